@@ -1,0 +1,30 @@
+"""feedsim: an agent-based simulator of short-video feed dynamics.
+
+>>> import sim
+>>> result = sim.run(sim.Scenario(steps=5, world={"n_users": 300}), write=False)
+>>> sorted(result.summary)[:3]
+['active_users_final', 'churned_users', 'comment_rate']
+"""
+
+from .experiments import RunInterrupted, RunResult, run
+from .model import FeedModel
+from .platform import PlatformView
+from .recommenders import Events, Recommender, RecommenderError, make_recommender, register_recommender
+from .scenario import Scenario, ScenarioError
+
+__all__ = [
+    "Events",
+    "FeedModel",
+    "PlatformView",
+    "Recommender",
+    "RecommenderError",
+    "RunInterrupted",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "make_recommender",
+    "register_recommender",
+    "run",
+]
+
+__version__ = "0.1.0"

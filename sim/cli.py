@@ -1,0 +1,147 @@
+"""The command line: ``feedsim run`` and ``feedsim recommenders``.
+
+Every bad input ends in one line on stderr (``error: <field>: <problem>``) and exit
+status 2, with no run folder left behind.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(
+    name="feedsim",
+    help="feedsim: an agent-based simulator of short-video feed dynamics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+HEADLINE = (
+    ("like_rate", "like rate", "{:.2%}"),
+    ("watch_ratio_median", "median watch ratio", "{:.3f}"),
+    ("share_rate", "share rate", "{:.3%}"),
+    ("comment_rate", "comment rate", "{:.3%}"),
+    ("mean_utility", "mean true utility", "{:+.3f}"),
+    ("mean_utility_holdout", "mean true utility, holdout", "{:+.3f}"),
+    ("active_users_final", "active users (last step)", "{:,}"),
+    ("churned_users", "churned users", "{:,}"),
+    ("exposure_gini", "exposure Gini (videos)", "{:.3f}"),
+    ("creator_gini", "exposure Gini (creators)", "{:.3f}"),
+    ("impressions", "impressions", "{:,}"),
+    ("seconds_per_step", "seconds per step", "{:.3f}"),
+)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")] = Path("scenarios/baseline.toml"),
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", "-s", help="Override a field: --set world.n_users=5000 (repeatable).")
+    ] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Steps to run (overrides the scenario).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (overrides the scenario).")] = None,
+    recommender: Annotated[Optional[str], typer.Option("--recommender", "-r", help="Recommender name.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder to create.")] = None,
+    save_log: Annotated[bool, typer.Option("--save-log", help="Also write the interaction log (Parquet).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Run one scenario and write its run folder."""
+    from .experiments import RunInterrupted, run as run_scenario
+    from .recommenders import RecommenderError
+    from .scenario import Scenario, ScenarioError
+
+    overrides = list(set_ or [])
+    if steps is not None:
+        overrides.append(f"steps={steps}")
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if recommender is not None:
+        overrides += [f'recommender.name="{recommender}"', "recommender.params={}"]
+    if save_log:
+        overrides.append("output.save_log=true")
+    try:
+        cfg = Scenario.load(scenario, overrides)
+    except ScenarioError as exc:
+        fail(str(exc))
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=err, disable=quiet, transient=True,
+    )
+    task = progress.add_task(f"{cfg.name} / {cfg.recommender.name}", total=cfg.steps)
+    try:
+        with progress:
+            result = run_scenario(cfg, out=out_dir, progress=lambda i, n: progress.update(task, completed=i))
+    except (ScenarioError, RecommenderError) as exc:
+        fail(str(exc))
+    except RunInterrupted as exc:
+        s = exc.result.summary
+        err.print(
+            f"interrupted after {s['steps_done']} of {s['steps_requested']} steps; "
+            f"partial run (marked incomplete) in {exc.result.run_dir}"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not quiet:
+        print_summary(result.summary, title=f"{cfg.name}: {cfg.recommender.name}, seed {cfg.seed}")
+    out.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
+
+
+def print_summary(summary: dict, title: str) -> None:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label, fmt in HEADLINE:
+        value = summary.get(key)
+        table.add_row(label, "n/a" if value is None else fmt.format(value))
+    out.print(table)
+
+
+@app.command("recommenders")
+def list_recommenders() -> None:
+    """List registered recommenders (built-ins and plugins) with their params."""
+    from .recommenders import RecommenderError, available_recommenders, param_specs
+
+    try:
+        registry = available_recommenders()
+    except RecommenderError as exc:
+        fail(str(exc))
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("name")
+    table.add_column("params (type = default)")
+    table.add_column("what it does")
+    for name, cls in registry.items():
+        params = ", ".join(f"{n}: {t} = {d!r}" for n, t, d in param_specs(cls)) or "-"
+        doc = (cls.__doc__ or "").strip().splitlines()[0].strip() if cls.__doc__ else ""
+        if cls.privileged:
+            doc = "\\[privileged] " + doc
+        table.add_row(name, params, doc)
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

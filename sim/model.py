@@ -1,0 +1,250 @@
+"""FeedModel: one mesa Model whose step runs the phases of a short-video platform."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from . import metrics
+from .behaviour import UtilityModel, drift_and_satiate, respond, update_retention, visitors
+from .feed import assemble_feeds, candidate_pool, insert_inbox, seen_matrix
+from .log import InteractionLog
+from .platform import OracleView, PlatformView, PublicCounters, randomized_response
+from .recommenders.base import Events, Recommender, make_recommender
+from .rng import Streams
+from .scenario import Scenario
+from .social import Follows, FriendGraph, route_shares
+from .world import World
+
+#: Model-level reporters collected every step (cheap: one step's impressions).
+STEP_METRICS = (
+    "like_rate",
+    "watch_ratio",
+    "skip_rate",
+    "share_rate",
+    "comment_rate",
+    "not_interested_rate",
+    "mean_utility",
+    "mean_utility_holdout",
+    "session_length",
+    "active_users",
+    "churned_users",
+    "impressions",
+    "n_videos",
+    "follows",
+    "taste_change",
+)
+#: Reporters computed every ``metrics_every`` steps and at the end (NaN in between).
+PERIODIC_METRICS = ("exposure_gini", "creator_gini", "top1_share", "top20_share")
+
+WARMUP_STEPS = 3
+
+
+class FeedModel(mesa.Model):
+    """A short-video feed: users, creators, a recommender and the loop between them.
+
+    Args:
+        scenario: the validated scenario (defaults when None).
+        recommender: an already built recommender to use instead of ``scenario.recommender``.
+
+    Attributes:
+        world: users, creators and videos (latent state; see :mod:`sim.world`).
+        log: every impression (:class:`sim.log.InteractionLog`).
+        view: the platform's view, what recommenders see.
+        datacollector: mesa DataCollector with one model-level reporter per metric.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, recommender: Recommender | None = None):
+        scenario = scenario or Scenario()
+        super().__init__(rng=scenario.seed)
+        self.config = scenario
+        self.streams = Streams.from_seed(scenario.seed)
+        cfg = scenario
+        self.world = World(cfg, self.streams.world)
+        users = self.world.users
+        users.holdout[:] = self.streams.holdout.random(users.n) < cfg.holdout.fraction
+        self.friends = FriendGraph.sample(
+            users.segment, cfg.social.mean_friends, cfg.social.homophily, self.streams.social
+        )
+        self.follows = Follows(users.n, self.world.creators.n)
+        expected_rows = int(users.n * min(cfg.feed.feed_size, cfg.behaviour.session_median * 1.5) * cfg.steps) + 1024
+        self.log = InteractionLog(capacity=expected_rows)
+        self.counters = PublicCounters(cfg.feed.trending_half_life)
+        self.view = PlatformView(
+            self.world.videos.catalog, self.log.view(), self.counters, self.follows, self.friends,
+            users.n, self.world.creators.n, self.world.n_topics,
+        )
+        self.utility = UtilityModel(self.world, cfg.behaviour, cfg.seed)
+        self.oracle_view = OracleView(self.view, self.utility)
+        self.recommender = recommender or make_recommender(cfg.recommender.name, cfg.recommender.params)
+        self.recommender.rng = self.streams.recommender
+        self.holdout_recommender = make_recommender(cfg.holdout.recommender.name, cfg.holdout.recommender.params)
+        self.holdout_recommender.rng = self.streams.holdout
+        self.inbox_video = np.full(users.n, -1, dtype=np.int64)
+        self.inbox_parent = np.full(users.n, -1, dtype=np.int64)
+        self.latest: dict[str, float] = {k: float("nan") for k in STEP_METRICS + PERIODIC_METRICS}
+        for s in range(-WARMUP_STEPS, 0):
+            self.world.upload(s, self.streams.uploads)
+        self.counters.grow(self.world.videos.n)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: (lambda m, k=k: m.latest[k]) for k in STEP_METRICS + PERIODIC_METRICS}
+        )
+        if cfg.world.make_agents:
+            from .agents import CreatorAgent, UserAgent
+
+            UserAgent.create_agents(self, users.n, list(range(users.n)))
+            CreatorAgent.create_agents(self, self.world.creators.n, list(range(self.world.creators.n)))
+
+    # -- the step ---------------------------------------------------------------------
+    @property
+    def t(self) -> int:
+        """Index of the step being run (0-based); mesa counts completed steps in ``steps``."""
+        return self.steps - 1
+
+    def step(self) -> None:
+        """One step: the phases of DESIGN.md, in order."""
+        self.view.step = self.t
+        self.upload_videos()                                       # 1 creators upload
+        candidates = self.build_candidate_pool()                    # 2 candidate pool
+        users, feeds, parents = self.serve_feeds(candidates)        # 3 score and assemble
+        resp = respond(self.utility, users, feeds, self.config.behaviour, self.streams.behaviour)  # 4
+        self.travel_shares(users, feeds, resp)                      # 5 shares travel
+        events = self.record(users, feeds, resp, parents)           # 6 append to the log
+        self.recommender.observe(events, self.view)                 # 7 recommenders observe
+        self.holdout_recommender.observe(events, self.view)
+        change = self.evolve(users, feeds, resp)                    # 8 drift, satiation, retention
+        self.collect(users, resp, change)                           # 9 metrics
+
+    # -- phases -----------------------------------------------------------------------
+    def upload_videos(self) -> np.ndarray:
+        new = self.world.upload(self.t, self.streams.uploads)
+        self.counters.grow(self.world.videos.n)
+        return new
+
+    def build_candidate_pool(self) -> np.ndarray:
+        return candidate_pool(self.view, self.config.feed, self.config.world.video_max_age, self.streams.feed)
+
+    def serve_feeds(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Who visits, the feed each visitor gets (inbox items first), and who shared
+        each slot's video with the user (-1 for recommended slots)."""
+        users = visitors(self.world, self.config.behaviour, self.streams.behaviour)
+        holdout = self.world.users.holdout[users]
+        groups = [
+            (self.recommender, self._view_for(self.recommender), users[~holdout]),
+            (self.holdout_recommender, self._view_for(self.holdout_recommender), users[holdout]),
+        ]
+        since = self.t - self.config.world.video_max_age + 1
+        seen = seen_matrix(self.log.view(), candidates, self.world.users.n, since, self.world.videos.n)
+        if any(rec.privileged for rec, _, _ in groups):
+            self.utility.refresh()
+        feeds = assemble_feeds(groups, candidates, seen, self.config.feed, self.world.users.n)
+        if not self.config.feed.inbox:
+            return users, feeds[users], np.full((len(users), feeds.shape[1]), -1, dtype=np.int64)
+        rows, from_inbox = insert_inbox(feeds, self.inbox_video, users)
+        parents = np.where(from_inbox, self.inbox_parent[users][:, None], -1)
+        return users, rows, parents
+
+    def _view_for(self, rec: Recommender) -> PlatformView:
+        return self.oracle_view if rec.privileged else self.view
+
+    def travel_shares(self, users: np.ndarray, feeds: np.ndarray, resp) -> None:
+        """Shares land in friends' inboxes for the next step (one item per inbox)."""
+        self.inbox_video[:] = -1
+        self.inbox_parent[:] = -1
+        r, c = np.nonzero(resp.shared)
+        recipients, videos, parents = route_shares(
+            users[r], feeds[r, c], self.friends, self.config.social.share_fanout, self.streams.social
+        )
+        # Several shares to one user: the last routed wins (a deterministic order).
+        self.inbox_video[recipients] = videos
+        self.inbox_parent[recipients] = parents
+
+    def record(self, users: np.ndarray, feeds: np.ndarray, resp, parents: np.ndarray) -> Events:
+        """Append the step's impressions to the log; return what the platform observed."""
+        r, c = np.nonzero(resp.viewed)
+        t = self.t
+        liked_true = resp.liked[r, c]
+        liked_seen = randomized_response(liked_true, self.config.privacy.epsilon, self.streams.privacy)
+        observed = {
+            "user": users[r].astype(np.int32),
+            "video": feeds[r, c].astype(np.int32),
+            "step": np.full(len(r), t, dtype=np.int32),
+            "position": c.astype(np.uint8),
+            "watch_ratio": resp.watch_ratio[r, c],
+            "liked": liked_seen,
+            "shared": resp.shared[r, c],
+            "commented": resp.commented[r, c],
+            "not_interested": resp.not_interested[r, c],
+            "share_parent": parents[r, c].astype(np.int32),
+        }
+        start = len(self.log)
+        self.log.append(t, observed, {"liked_true": liked_true, "utility": resp.utility[r, c]})
+        self.counters.update(self.world.videos.n, observed["video"], liked_seen)
+        liked_users = observed["user"][liked_true]
+        follow = self.streams.social.random(len(liked_users)) < self.config.social.follow_prob
+        creators = self.world.videos.catalog.column("creator")[observed["video"][liked_true][follow]]
+        self.follows.add(liked_users[follow], creators)
+        cols = {k: self.log.observed.column(k, start) for k in observed if k != "step"}
+        return Events(step=t, **cols)
+
+    def evolve(self, users: np.ndarray, feeds: np.ndarray, resp) -> float:
+        """Tastes drift, satiation moves, satisfaction and churn update, creators chase trends."""
+        beh = self.config.behaviour
+        change = drift_and_satiate(self.world, users, feeds, resp, beh)
+        update_retention(self.world, users, resp, beh, self.streams.behaviour)
+        self._chase_trends()
+        return change
+
+    def _chase_trends(self) -> None:
+        """Creators see which sound and tagged topic earned the most likes lately (public)."""
+        n = self.world.videos.n
+        first = self.world.videos.first_alive(self.t, self.config.world.video_max_age)
+        trend = self.counters.trending[first:n]
+        if len(trend) == 0 or trend.max() <= 0:
+            return
+        cat = self.world.videos.catalog
+        sound_mass = np.bincount(cat.column("sound", first), weights=trend, minlength=self.config.world.n_sounds)
+        topic_mass = trend @ cat.column("tags", first)
+        self.world.follow_trends(int(sound_mass.argmax()), int(topic_mass.argmax()), self.streams.uploads)
+
+    def collect(self, users: np.ndarray, resp, change: float) -> None:
+        """Cheap metrics every step; costly ones every ``metrics_every`` steps."""
+        v = resp.viewed
+        latest = self.latest
+        latest["like_rate"] = metrics.like_rate(resp.liked[v])
+        latest["watch_ratio"] = float(np.median(resp.watch_ratio[v])) if v.any() else float("nan")
+        latest["skip_rate"] = metrics.rate(resp.skipped[v])
+        latest["share_rate"] = metrics.rate(resp.shared[v])
+        latest["comment_rate"] = metrics.rate(resp.commented[v])
+        latest["not_interested_rate"] = metrics.rate(resp.not_interested[v])
+        latest["mean_utility"] = metrics.mean_true_utility(resp.utility[~self.world.users.holdout[users]])
+        latest["mean_utility_holdout"] = metrics.mean_true_utility(resp.utility[self.world.users.holdout[users]])
+        latest["session_length"] = metrics.session_length(v)
+        latest["active_users"] = int((v.sum(axis=1) > 0).sum())
+        latest["churned_users"] = int(self.world.users.churned.sum())
+        latest["impressions"] = int(v.sum())
+        latest["n_videos"] = self.world.videos.n
+        latest["follows"] = int(self.follows.matrix.nnz)
+        latest["taste_change"] = change
+        if (self.t + 1) % self.config.metrics_every == 0 or self.t + 1 == self.config.steps:
+            self.update_periodic_metrics()
+        else:
+            for k in PERIODIC_METRICS:
+                latest[k] = float("nan")
+        self.datacollector.collect(self)
+
+    def update_periodic_metrics(self) -> dict[str, float]:
+        """Exposure concentration over all videos and creators so far."""
+        n = self.world.videos.n
+        views = self.counters.views[:n]
+        creator_views = np.bincount(
+            self.world.videos.catalog.column("creator"), weights=views, minlength=self.world.creators.n
+        )
+        out = {
+            "exposure_gini": metrics.gini(views),
+            "creator_gini": metrics.gini(creator_views),
+            "top1_share": metrics.top_share(views, 0.01),
+            "top20_share": metrics.top_share(views, 0.20),
+        }
+        self.latest.update(out)
+        return out
