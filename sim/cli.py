@@ -82,7 +82,7 @@ def run(
         fail(str(exc))
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=err, disable=quiet, transient=True,
+        TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=True,
     )
     task = progress.add_task(f"{cfg.name} / {cfg.recommender.name}", total=cfg.steps)
     try:

@@ -146,6 +146,7 @@ def _choose_run_dir(scenario: Scenario, out: str | Path | None) -> Path:
         path = Path(out)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ScenarioError(f"--out: {path} exists and is not an empty folder")
+        _check_creatable(path, "--out")
         return path
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(scenario.output.dir) / f"{scenario.name}-{scenario.recommender.name}-seed{scenario.seed}-{stamp}"
@@ -153,7 +154,19 @@ def _choose_run_dir(scenario: Scenario, out: str | Path | None) -> Path:
     while path.exists():
         i += 1
         path = base.with_name(f"{base.name}-{i}")
+    _check_creatable(path, "output.dir")
     return path
+
+
+def _check_creatable(path: Path, field: str) -> None:
+    """Refuse, before the run starts, a run folder that could not be created at its end."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ScenarioError(f"{field}: {parent} is not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ScenarioError(f"{field}: cannot create folders in {parent}")
+            return
 
 
 def write_run(result: RunResult, run_dir: Path) -> Path:

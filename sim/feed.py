@@ -7,8 +7,9 @@ a block of users against the step's candidate pool. Scores are computed in block
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
-import scipy.sparse as sp
 
 from .log import LogView
 from .platform import PlatformView
@@ -64,8 +65,8 @@ def candidate_pool(
     return np.sort(pool[:size]).astype(np.int64)
 
 
-def seen_matrix(log: LogView, candidates: np.ndarray, n_users: int, since_step: int, n_videos: int) -> sp.csr_matrix:
-    """users x candidates CSR with a 1 where the user was already shown the candidate.
+def seen_pairs(log: LogView, candidates: np.ndarray, since_step: int, n_videos: int) -> tuple[np.ndarray, np.ndarray]:
+    """(user, candidate column) of every impression of a pool video, with repeats.
 
     Only impressions at or after ``since_step`` can involve a candidate (the pool holds no
     older uploads), so only that part of the log is read.
@@ -75,94 +76,119 @@ def seen_matrix(log: LogView, candidates: np.ndarray, n_users: int, since_step: 
     col_of[candidates] = np.arange(len(candidates), dtype=np.int32)
     cols = col_of[log.column("video", rows)]
     hit = cols >= 0
-    users = log.column("user", rows)[hit]
-    m = sp.csr_matrix(
-        (np.ones(len(users), dtype=np.bool_), (users, cols[hit])), shape=(n_users, len(candidates))
-    )
-    return m
+    return log.column("user", rows)[hit], cols[hit]
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of each row's k highest scores, best first; -1 where a row has
     fewer than k finite scores.
 
-    Selection uses a block-max threshold: split the columns into ``b`` strided blocks,
-    take each block's max, and the k-th largest block max is a lower bound on each row's
-    k-th largest score. Only entries at or above it (a few times k) are then sorted. This
-    is exact and about 3-4x faster than ``np.argpartition`` on (2048 x 2000) blocks.
+    Selection by block maxima: the columns are dealt into ``b`` strided blocks; the k
+    largest entries of a row lie in the k blocks with the largest maxima (any entry outside
+    them is beaten by k block maxima). So each row needs only a max-reduction over its
+    columns, a partition of b block maxima, and a partition of the k * C / b entries of its
+    best blocks: about 10x faster than ``np.argpartition`` on (2048 x 2000) blocks. Ties
+    are broken by a stable order of the gathered entries, so the result is deterministic.
 
     >>> top_k(np.array([[0.1, 0.9, 0.5], [3.0, 1.0, 2.0]]), 2).tolist()
     [[1, 2], [0, 2]]
     """
     scores = np.asarray(scores)
     n, c = scores.shape
-    if k >= c:
-        order = np.argsort(-scores, axis=1, kind="stable")
-        out = np.full((n, k), -1, dtype=np.int64)
-        out[:, :c] = order
-        bad = ~np.isfinite(np.take_along_axis(scores, order, axis=1))
-        out[:, :c][bad] = -1
-        return out
-    nb = min(c // k, 128) if c >= 4 * k else 1
-    if nb >= 2:
-        pad = (-c) % nb
-        padded = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf) if pad else scores
-        block_max = padded.reshape(n, -1, nb).max(axis=1)
-        thr = np.partition(block_max, nb - k, axis=1)[:, nb - k]
-        rows, cols = np.nonzero(scores >= thr[:, None])
+    if c <= 8 * k:
+        cols = np.broadcast_to(np.arange(c), (n, c))
     else:
-        rows, cols = np.nonzero(np.ones_like(scores, dtype=bool))
-    vals = scores[rows, cols]
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    counts = np.bincount(rows, minlength=n)
-    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-    keep = (rank < k) & np.isfinite(vals)
-    out = np.full((n, k), -1, dtype=np.int64)
-    out[rows[keep], rank[keep]] = cols[keep]
+        nb = min(c // 2, max(4 * k, int(np.sqrt(k * c))))  # number of blocks
+        m = c // nb  # columns per block (the last c - m * nb columns are always kept)
+        head = scores[:, : m * nb].reshape(n, m, nb)
+        block_max = head.max(axis=1)
+        best = np.argpartition(block_max, nb - k, axis=1)[:, nb - k :]
+        cols = (best[:, :, None] + nb * np.arange(m)[None, None, :]).reshape(n, k * m)
+        if m * nb < c:
+            cols = np.concatenate([cols, np.broadcast_to(np.arange(m * nb, c), (n, c - m * nb))], axis=1)
+    vals = np.take_along_axis(scores, cols, axis=1) if cols.shape[1] < c else scores
+    width = vals.shape[1]
+    if width > k:
+        part = np.argpartition(vals, width - k, axis=1)[:, width - k :]
+    else:
+        part = np.broadcast_to(np.arange(width), (n, width))
+    part_vals = np.take_along_axis(vals, part, axis=1)
+    part_cols = np.take_along_axis(cols, part, axis=1)
+    order = np.lexsort((part_cols, -part_vals), axis=1) if n else part
+    out = np.take_along_axis(part_cols, order, axis=1).astype(np.int64)
+    out[~np.isfinite(np.take_along_axis(part_vals, order, axis=1))] = -1
+    if out.shape[1] < k:
+        out = np.concatenate([out, np.full((n, k - out.shape[1]), -1, dtype=np.int64)], axis=1)
     return out
 
 
-def rank_block(
-    recommender: Recommender,
-    users: np.ndarray,
-    candidates: np.ndarray,
-    view: PlatformView,
-    seen: sp.csr_matrix,
-    k: int,
-) -> np.ndarray:
-    """Score one block of users, drop what each has seen, keep the top k (video ids)."""
-    raw = check_scores(recommender.name, recommender.score(users, candidates, view), len(users), len(candidates))
-    block = np.array(raw, dtype=np.float64 if raw.dtype == np.float64 else np.float32)
-    sub = seen[users]
-    if sub.nnz:
-        r = np.repeat(np.arange(len(users)), np.diff(sub.indptr))
-        block[r, sub.indices] = -np.inf
-    cols = top_k(block, k)
-    return np.where(cols >= 0, candidates[np.maximum(cols, 0)], -1)
+def mask_and_select(block: np.ndarray, seen_rows: np.ndarray, seen_cols: np.ndarray, k: int) -> np.ndarray:
+    """Set already-seen entries of a score block (owned, writable) to -inf; return its top-k columns."""
+    block[seen_rows, seen_cols] = -np.inf
+    return top_k(block, k)
 
 
 def assemble_feeds(
     groups: list[tuple[Recommender, PlatformView, np.ndarray]],
     candidates: np.ndarray,
-    seen: sp.csr_matrix,
+    seen: tuple[np.ndarray, np.ndarray],
     cfg: FeedConfig,
     n_users: int,
 ) -> np.ndarray:
     """Feeds for every visiting user, group by group (main recommender, holdout).
 
+    Recommenders score blocks of ``chunk_users`` users one after another on the calling
+    thread, so their random draws keep a fixed order. Masking and top-K selection are pure
+    numpy work that releases the GIL: they run on two worker threads, a few blocks in
+    flight, so both cores select while the next block is scored. Results do not depend on
+    the threads' timing.
+
     Args:
         groups: (recommender, the view it gets, its visiting users).
+        seen: (user, candidate column) pairs already shown, from :func:`seen_pairs`.
 
     Returns:
         (n_users, K) int64 video ids, -1 for empty slots and for users not visiting.
     """
     feeds = np.full((n_users, cfg.feed_size), -1, dtype=np.int64)
-    for rec, view, users in groups:
-        for start in range(0, len(users), cfg.chunk_users):
-            block = users[start : start + cfg.chunk_users]
-            feeds[block] = rank_block(rec, block, candidates, view, seen, cfg.feed_size)
+    chunk, k = cfg.chunk_users, cfg.feed_size
+    # One pass over the seen pairs: each pair's group, block and row within the block.
+    group_of = np.full(n_users, -1, dtype=np.int16)
+    row_of = np.zeros(n_users, dtype=np.int64)
+    n_blocks = []
+    for g, (_, _, users) in enumerate(groups):
+        group_of[users] = g
+        row_of[users] = np.arange(len(users))
+        n_blocks.append(-(-len(users) // chunk))
+    seen_users, seen_cols = seen
+    g = group_of[seen_users]
+    keep = g >= 0
+    rows, cols, g = row_of[seen_users[keep]], seen_cols[keep], g[keep]
+    offsets = np.concatenate([[0], np.cumsum(n_blocks)])
+    slot = (offsets[g] + rows // chunk).astype(np.int16 if offsets[-1] < 2**15 else np.int64)
+    order = np.argsort(slot, kind="stable")
+    rows, cols = rows[order], cols[order]
+    bounds = np.searchsorted(slot[order], np.arange(offsets[-1] + 1))
+    pending: list[tuple[np.ndarray, Future]] = []
+    with ThreadPoolExecutor(max_workers=2) as worker:
+        for gi, (rec, view, users) in enumerate(groups):
+            for b, start in enumerate(range(0, len(users), chunk)):
+                block = users[start : start + chunk]
+                raw = check_scores(rec.name, rec.score(block, candidates, view), len(block), len(candidates))
+                # Own copy, made here: the recommender may reuse its buffer for the next block.
+                raw = np.array(raw, dtype=np.float64 if raw.dtype == np.float64 else np.float32)
+                lo, hi = bounds[offsets[gi] + b], bounds[offsets[gi] + b + 1]
+                pending.append((block, worker.submit(mask_and_select, raw, rows[lo:hi] - start, cols[lo:hi], k)))
+                if len(pending) > 3:
+                    _place(feeds, candidates, *pending.pop(0))
+        for item in pending:
+            _place(feeds, candidates, *item)
     return feeds
+
+
+def _place(feeds: np.ndarray, candidates: np.ndarray, users: np.ndarray, future: Future) -> None:
+    cols = future.result()
+    feeds[users] = np.where(cols >= 0, candidates[np.maximum(cols, 0)], -1)
 
 
 def insert_inbox(feeds: np.ndarray, inbox_video: np.ndarray, users: np.ndarray) -> np.ndarray:

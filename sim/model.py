@@ -7,7 +7,7 @@ import numpy as np
 
 from . import metrics
 from .behaviour import UtilityModel, drift_and_satiate, respond, update_retention, visitors
-from .feed import assemble_feeds, candidate_pool, insert_inbox, seen_matrix
+from .feed import assemble_feeds, candidate_pool, insert_inbox, seen_pairs
 from .log import InteractionLog
 from .platform import OracleView, PlatformView, PublicCounters, randomized_response
 from .recommenders.base import Events, Recommender, make_recommender
@@ -134,7 +134,7 @@ class FeedModel(mesa.Model):
             (self.holdout_recommender, self._view_for(self.holdout_recommender), users[holdout]),
         ]
         since = self.t - self.config.world.video_max_age + 1
-        seen = seen_matrix(self.log.view(), candidates, self.world.users.n, since, self.world.videos.n)
+        seen = seen_pairs(self.view.log, candidates, since, self.world.videos.n)
         if any(rec.privileged for rec, _, _ in groups):
             self.utility.refresh()
         feeds = assemble_feeds(groups, candidates, seen, self.config.feed, self.world.users.n)
