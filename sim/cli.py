@@ -94,7 +94,9 @@ def run(
         s = exc.result.summary
         err.print(
             f"interrupted after {s['steps_done']} of {s['steps_requested']} steps; "
-            f"partial run (marked incomplete) in {exc.result.run_dir}"
+            f"partial run (marked incomplete) in {exc.result.run_dir}",
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     if not quiet:

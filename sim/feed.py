@@ -38,15 +38,16 @@ def candidate_pool(
     if len(alive) <= size:
         return alive
     chosen = np.zeros(n, dtype=bool)
-    n_fresh = int(round(cfg.fresh_share * size))
-    chosen[alive[len(alive) - n_fresh :]] = True  # videos are stored in upload order
-    n_trend = int(round(cfg.trending_share * size))
+    n_fresh = int(cfg.fresh_share * size)
+    if n_fresh:
+        chosen[alive[len(alive) - n_fresh :]] = True  # videos are stored in upload order
+    n_trend = int(cfg.trending_share * size)
     if n_trend:
         trend = view.trending[first:n]
         trend = np.where(chosen[first:n], -np.inf, trend)
         top = np.argpartition(-trend, min(n_trend, len(trend) - 1))[:n_trend]
         chosen[first + top] = True
-    n_follow = int(round(cfg.followed_share * size))
+    n_follow = int(cfg.followed_share * size)
     if n_follow and view.follows.nnz:
         followers = np.bincount(view.follows.indices, minlength=view.n_creators)
         creators = view.creator[first:n]
@@ -65,18 +66,27 @@ def candidate_pool(
     return np.sort(pool[:size]).astype(np.int64)
 
 
-def seen_pairs(log: LogView, candidates: np.ndarray, since_step: int, n_videos: int) -> tuple[np.ndarray, np.ndarray]:
-    """(user, candidate column) of every impression of a pool video, with repeats.
+def seen_pairs(log: LogView, videos: np.ndarray, since_step: int, n_videos: int) -> tuple[np.ndarray, np.ndarray]:
+    """(user, video) of every logged impression of one of ``videos``, with repeats.
 
-    Only impressions at or after ``since_step`` can involve a candidate (the pool holds no
-    older uploads), so only that part of the log is read.
+    Only impressions at or after ``since_step`` are read: callers pass videos uploaded no
+    earlier, so older impressions cannot involve them.
     """
     rows = log.rows_since(since_step)
+    tracked = np.zeros(n_videos, dtype=bool)
+    tracked[videos] = True
+    logged = log.column("video", rows)
+    hit = tracked[logged]
+    return log.column("user", rows)[hit], logged[hit]
+
+
+def candidate_columns(seen_users: np.ndarray, seen_videos: np.ndarray, candidates: np.ndarray, n_videos: int):
+    """Keep the seen pairs whose video is a candidate; videos become pool columns."""
     col_of = np.full(n_videos, -1, dtype=np.int32)
     col_of[candidates] = np.arange(len(candidates), dtype=np.int32)
-    cols = col_of[log.column("video", rows)]
-    hit = cols >= 0
-    return log.column("user", rows)[hit], cols[hit]
+    cols = col_of[seen_videos]
+    keep = cols >= 0
+    return seen_users[keep], cols[keep]
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import metrics
 from .behaviour import UtilityModel, drift_and_satiate, respond, update_retention, visitors
-from .feed import assemble_feeds, candidate_pool, insert_inbox, seen_pairs
+from .feed import assemble_feeds, candidate_columns, candidate_pool, insert_inbox, seen_pairs
 from .log import InteractionLog
 from .platform import OracleView, PlatformView, PublicCounters, randomized_response
 from .recommenders.base import Events, Recommender, make_recommender
@@ -134,13 +134,18 @@ class FeedModel(mesa.Model):
             (self.holdout_recommender, self._view_for(self.holdout_recommender), users[holdout]),
         ]
         since = self.t - self.config.world.video_max_age + 1
-        seen = seen_pairs(self.view.log, candidates, since, self.world.videos.n)
-        if any(rec.privileged for rec, _, _ in groups):
-            self.utility.refresh()
+        inbox = self.inbox_video.copy() if self.config.feed.inbox else np.full(self.world.users.n, -1)
+        upload = self.world.videos.catalog.column("upload_step")
+        inbox[(inbox >= 0) & (upload[np.maximum(inbox, 0)] < since)] = -1  # too old to show
+        inbox_videos = np.unique(inbox[users][inbox[users] >= 0])
+        n_videos = self.world.videos.n
+        seen_users, seen_videos = seen_pairs(self.view.log, np.union1d(candidates, inbox_videos), since, n_videos)
+        if len(inbox_videos):  # a shared video the user has already watched is not shown again
+            mine = inbox[seen_users] == seen_videos
+            inbox[seen_users[mine]] = -1
+        seen = candidate_columns(seen_users, seen_videos, candidates, n_videos)
         feeds = assemble_feeds(groups, candidates, seen, self.config.feed, self.world.users.n)
-        if not self.config.feed.inbox:
-            return users, feeds[users], np.full((len(users), feeds.shape[1]), -1, dtype=np.int64)
-        rows, from_inbox = insert_inbox(feeds, self.inbox_video, users)
+        rows, from_inbox = insert_inbox(feeds, inbox, users)
         parents = np.where(from_inbox, self.inbox_parent[users][:, None], -1)
         return users, rows, parents
 
@@ -191,6 +196,7 @@ class FeedModel(mesa.Model):
         """Tastes drift, satiation moves, satisfaction and churn update, creators chase trends."""
         beh = self.config.behaviour
         change = drift_and_satiate(self.world, users, feeds, resp, beh)
+        self.utility.refresh()  # true utility follows the drifted tastes from the next step on
         update_retention(self.world, users, resp, beh, self.streams.behaviour)
         self._chase_trends()
         return change

@@ -107,7 +107,7 @@ class SocialConfig(_Section):
     follow_prob: Probability = Field(
         0.15, description="Chance that a like makes the user follow the video's creator."
     )
-    share_fanout: Count = Field(3, description="Friends who receive one share, at most.")
+    share_fanout: Count = Field(3, description="Friends who receive one share: this many, or all friends if fewer.")
 
 
 class BehaviourConfig(_Section):
@@ -173,11 +173,11 @@ class FeedConfig(_Section):
     feed_size: Annotated[int, Field(gt=0, le=255)] = Field(10, description="Videos a feed holds per visit (K).")
     n_candidates: Count = Field(1000, description="Size of the candidate pool scored each step.")
     fresh_share: Probability = Field(0.4, description="Share of the pool taken by the newest videos.")
-    trending_share: Probability = Field(0.4, description="Share of the pool taken by trending videos (decayed views).")
+    trending_share: Probability = Field(0.4, description="Share of the pool taken by trending videos (decayed views plus 4 x likes).")
     followed_share: Probability = Field(
         0.1, description="Share of the pool taken by the newest videos of the most-followed creators."
     )
-    trending_half_life: Positive = Field(3.0, description="Half-life in steps of the public view counts behind trending.")
+    trending_half_life: Positive = Field(3.0, description="Half-life in steps of the public trending count (views plus 4 x likes).")
     inbox: bool = Field(True, description="Shared-with-you videos take the first feed slot next step.")
     chunk_users: Count = Field(2048, description="Users scored per block (bounds memory of the score matrix).")
 
@@ -189,6 +189,12 @@ class FeedConfig(_Section):
                 f"fresh_share + trending_share + followed_share must be at most 1 (got {total:g})"
             )
         return self
+
+
+class HoldoutRecommenderConfig(RecommenderConfig):
+    """The holdout group's recommender: chronological unless named otherwise."""
+
+    name: str = Field("chronological", description="Registered recommender name of the holdout group.")
 
 
 class PrivacyConfig(_Section):
@@ -203,8 +209,8 @@ class HoldoutConfig(_Section):
     """The control group that measures amplification (Huszar et al. 2022)."""
 
     fraction: Probability = Field(0.1, description="Share of users served by the holdout recommender.")
-    recommender: RecommenderConfig = Field(
-        default_factory=lambda: RecommenderConfig(name="chronological"),
+    recommender: HoldoutRecommenderConfig = Field(
+        default_factory=HoldoutRecommenderConfig,
         description="The holdout group's recommender (chronological by default).",
     )
 
@@ -264,6 +270,12 @@ class Scenario(_Section):
     def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> "Scenario":
         """A copy with dotted overrides applied and validated."""
         return Scenario.from_dict(self.model_dump(), overrides)
+
+    def with_recommender(self, name: str, **params: Any) -> "Scenario":
+        """A copy that uses another recommender (its own params; the old ones are dropped)."""
+        data = self.model_dump()
+        data["recommender"] = {"name": name, "params": params}
+        return Scenario.from_dict(data)
 
     def to_toml(self) -> str:
         """The resolved scenario as TOML (every field, defaults included)."""

@@ -124,7 +124,7 @@ class Follows:
 def route_shares(
     sharers: np.ndarray, videos: np.ndarray, friends: FriendGraph, fanout: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Send each share to up to ``fanout`` random friends of the sharer.
+    """Send each share to ``fanout`` random friends of the sharer (all, if fewer).
 
     Returns:
         (recipients, videos, parents): one row per delivered share; ``parents`` is the sharer.
@@ -142,7 +142,11 @@ def route_shares(
     starts = np.repeat(adj.indptr[sharers], deg)
     offsets = np.arange(total) - np.repeat(np.cumsum(deg) - deg, deg)
     recipients = adj.indices[starts + offsets]
-    # Keep each friend with probability fanout / degree (all friends when degree <= fanout).
-    keep = rng.random(total) < np.minimum(1.0, fanout / np.maximum(deg[share_idx], 1))
+    # Each share goes to ``fanout`` of the sharer's friends drawn without replacement
+    # (all of them when the sharer has fewer): rank friends by a random key per share.
+    order = np.lexsort((rng.random(total), share_idx))
+    rank = np.empty(total, dtype=np.int64)
+    rank[order] = offsets  # share_idx is sorted already, so offsets count within each share
+    keep = rank < fanout
     share_idx = share_idx[keep]
     return recipients[keep].astype(np.int64), videos[share_idx].astype(np.int64), sharers[share_idx].astype(np.int64)

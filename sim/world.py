@@ -206,7 +206,8 @@ class World:
         """Creators upload this step's videos. Returns the new video ids."""
         cfg, cr = self.config, self.creators
         counts = rng.poisson(cr.upload_rate)
-        creator = np.repeat(np.arange(cr.n, dtype=np.int32), counts)
+        # Shuffled, so that "the newest videos" of a step are no particular creators'.
+        creator = rng.permutation(np.repeat(np.arange(cr.n, dtype=np.int32), counts))
         m = len(creator)
         start = self.videos.n
         if m == 0:

@@ -33,9 +33,11 @@ class ChronologicalRecommender(Recommender):
         self.followed_first = followed_first
 
     def score(self, users, candidates, view):
-        n_videos = max(view.n_videos, 1)
-        recency = view.upload_step[candidates].astype(np.float64) + candidates / n_videos
+        # Recency as a rank in [0, 1): newer upload step first, then later video id.
+        order = np.lexsort((candidates, view.upload_step[candidates]))
+        recency = np.empty(len(candidates))
+        recency[order] = np.arange(len(candidates)) / max(len(candidates), 1)
         if not self.followed_first or view.follows.nnz == 0:
             return np.broadcast_to(recency, (len(users), len(candidates)))
         followed = view.follows[users][:, view.creator[candidates]].toarray()
-        return recency[None, :] + followed * (view.step + 2.0)
+        return recency[None, :] + (followed > 0)
