@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,10 +77,13 @@ def run(
     start = time.perf_counter()
     interrupted = False
     try:
-        for i in range(scenario.steps):
-            model.step()
-            if progress:
-                progress(i + 1, scenario.steps)
+        with _sigint_between_steps() as stop:
+            for i in range(scenario.steps):
+                model.step()
+                if progress:
+                    progress(i + 1, scenario.steps)
+                if stop.is_set():
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
         interrupted = True
     wall = time.perf_counter() - start
@@ -87,6 +93,23 @@ def run(
     if interrupted:
         raise RunInterrupted(result)
     return result
+
+
+@contextlib.contextmanager
+def _sigint_between_steps():
+    """Defer Ctrl-C to the end of the current step, so a cut-short run never holds half a
+    step. Yields an Event that is set when Ctrl-C arrived. Off the main thread (where
+    signal handlers cannot be installed) Ctrl-C behaves as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def metrics_frame(model: FeedModel) -> pd.DataFrame:

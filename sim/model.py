@@ -67,8 +67,8 @@ class FeedModel(mesa.Model):
             users.segment, cfg.social.mean_friends, cfg.social.homophily, self.streams.social
         )
         self.follows = Follows(users.n, self.world.creators.n)
-        expected_rows = int(users.n * min(cfg.feed.feed_size, cfg.behaviour.session_median * 1.5) * cfg.steps) + 1024
-        self.log = InteractionLog(capacity=expected_rows)
+        expected_rows = users.n * min(cfg.feed.feed_size, cfg.behaviour.session_median * 1.5) * cfg.steps
+        self.log = InteractionLog(capacity=int(min(expected_rows, 1 << 26)) + 1024)  # grows past that
         self.counters = PublicCounters(cfg.feed.trending_half_life)
         self.view = PlatformView(
             self.world.videos.catalog, self.log.view(), self.counters, self.follows, self.friends,
