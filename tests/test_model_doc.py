@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from sim.scenario import Scenario, iter_fields
+from sim.scenario import Scenario, iter_fields, set_dotted
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "model.md"
 
@@ -26,22 +26,20 @@ def _parameters_section(text: str) -> str:
     return match.group(1)
 
 
-def _effective_defaults() -> dict[str, object]:
-    """Each field's default as a default Scenario holds it.
-
-    Read from an instance rather than from ``FieldInfo.default``: nested tables built by a
-    ``default_factory`` can override their class defaults (``holdout.recommender.name`` is
-    "chronological", while ``RecommenderConfig.name`` defaults to "popularity"), and dict
-    fields have a factory, not a default.
-    """
-    scenario = Scenario()
+def _declared_defaults() -> dict[str, object]:
+    """Each field's default as its config class declares it (dict fields: the factory's value)."""
     out = {}
-    for path, _ in iter_fields():
-        value: object = scenario
-        for key in path.split("."):
-            value = getattr(value, key)
-        out[path] = value
+    for path, info in iter_fields():
+        assert not info.is_required(), f"{path}: a scenario field without a default"
+        out[path] = info.get_default(call_default_factory=True)
     return out
+
+
+def _value_at(scenario: Scenario, path: str) -> object:
+    value: object = scenario
+    for key in path.split("."):
+        value = getattr(value, key)
+    return value
 
 
 def _parse_default(cell: str) -> object:
@@ -65,6 +63,25 @@ def _same(documented: object, actual: object) -> bool:
     return documented == actual
 
 
+def test_declared_defaults_are_what_a_scenario_gets():
+    """One default per field: the declared one, whether its tables are left out or given
+    without the field (so no table factory can override a class default unseen)."""
+    declared = _declared_defaults()
+    problems = []
+    for path, default in declared.items():
+        omitted = _value_at(Scenario(), path)
+        if not _same(default, omitted):
+            problems.append(f"{path}: declared {default!r}, but a scenario without it holds {omitted!r}")
+        tables = path.split(".")[:-1]
+        if tables:
+            data: dict = {}
+            set_dotted(data, ".".join(tables), {})
+            partial = _value_at(Scenario.from_dict(data), path)
+            if not _same(default, partial):
+                problems.append(f"{path}: declared {default!r}, but an empty [{'.'.join(tables)}] gives {partial!r}")
+    assert not problems, "\n".join(problems)
+
+
 def test_every_scenario_field_is_documented():
     text = _doc()
     missing = [path for path, _ in iter_fields() if f"`{path}`" not in text]
@@ -73,7 +90,7 @@ def test_every_scenario_field_is_documented():
 
 def test_parameter_tables_match_code_defaults():
     section = _parameters_section(_doc())
-    defaults = _effective_defaults()
+    defaults = _declared_defaults()
     rows: dict[str, list[str]] = {}
     for line in section.splitlines():
         match = ROW.match(line.strip())
