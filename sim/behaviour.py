@@ -59,23 +59,36 @@ class UtilityModel:
             self.refresh()
         w, u, cfg = self.world, self.world.users, self.cfg
         users = np.asarray(users)
-        videos = np.asarray(videos)
-        vid = np.maximum(videos, 0)
+        vid = np.maximum(np.asarray(videos), 0)
         lat, cat = w.videos.latent, w.videos.catalog
-        topics = lat.column("topics")
-        unit_topics = topics[vid] / np.linalg.norm(topics[vid], axis=-1, keepdims=True)
-        if users.ndim == 2 and users.shape[1] == 1 and videos.ndim == 2 and videos.shape[0] == 1:
-            cos = self._unit_taste[users[:, 0]] @ unit_topics[0].T
-            sat = u.satiation[users[:, 0]] @ topics[vid[0]].T
+        topics = lat.column("topics")[vid]
+        unit_topics = topics / np.linalg.norm(topics, axis=-1, keepdims=True)
+        # Every term linear in a user feature times a video feature goes into one product:
+        # [w_t theta^, -w_s S, w_snd a_u, 1] . [beta^, beta, appeal(sound), w_q q - w_t c0].
+        ones = np.ones(users.shape + (1,), dtype=np.float32)
+        user_side = np.concatenate(
+            [
+                cfg.w_topic * self._unit_taste[users],
+                -cfg.w_satiation * u.satiation[users],
+                cfg.w_sound * u.sound_affinity[users][..., None],
+                ones,
+            ],
+            axis=-1,
+            dtype=np.float32,
+        )
+        offset = cfg.w_quality * lat.column("quality")[vid] - cfg.w_topic * w.topic_baseline
+        video_side = np.concatenate(
+            [unit_topics, topics, w.sound_appeal[cat.column("sound")[vid]][..., None], offset[..., None]],
+            axis=-1,
+            dtype=np.float32,
+        )
+        if users.ndim == 2 and users.shape[1] == 1 and vid.ndim == 2 and vid.shape[0] == 1:
+            util = user_side[:, 0] @ video_side[0].T  # a (B, C) block
         else:
-            cos = np.einsum("...t,...t->...", self._unit_taste[users], unit_topics)
-            sat = np.einsum("...t,...t->...", u.satiation[users], topics[vid])
-        util = cfg.w_topic * (cos - w.topic_baseline)
-        util += cfg.w_quality * lat.column("quality")[vid]
+            util = np.einsum("...t,...t->...", user_side, video_side)
         util -= cfg.w_pace * np.abs(u.pace_pref[users] - cat.column("pace")[vid])
-        util += cfg.w_sound * u.sound_affinity[users] * w.sound_appeal[cat.column("sound")[vid]]
-        util -= cfg.w_length * np.abs(np.log(cat.column("length_s")[vid] / u.length_pref_s[users]))
-        util -= cfg.w_satiation * sat
+        log_len = np.log(cat.column("length_s")[vid])
+        util -= cfg.w_length * np.abs(log_len - np.log(u.length_pref_s[users]))
         if cfg.utility_noise > 0:
             util += cfg.utility_noise * pair_noise(self.seed, users, vid)
         return util.astype(np.float32, copy=False)

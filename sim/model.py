@@ -84,7 +84,7 @@ class FeedModel(mesa.Model):
         self.inbox_parent = np.full(users.n, -1, dtype=np.int64)
         self.latest: dict[str, float] = {k: float("nan") for k in STEP_METRICS + PERIODIC_METRICS}
         for s in range(-WARMUP_STEPS, 0):
-            self.world.upload(s, self.streams.uploads)
+            self.world.upload(s, self.streams.at("uploads", s))
         self.counters.grow(self.world.videos.n)
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.latest[k]) for k in STEP_METRICS + PERIODIC_METRICS}
@@ -107,7 +107,7 @@ class FeedModel(mesa.Model):
         self.upload_videos()                                       # 1 creators upload
         candidates = self.build_candidate_pool()                    # 2 candidate pool
         users, feeds, parents = self.serve_feeds(candidates)        # 3 score and assemble
-        resp = respond(self.utility, users, feeds, self.config.behaviour, self.streams.behaviour)  # 4
+        resp = respond(self.utility, users, feeds, self.config.behaviour, self.streams.at("behaviour", self.t))  # 4
         self.travel_shares(users, feeds, resp)                      # 5 shares travel
         events = self.record(users, feeds, resp, parents)           # 6 append to the log
         self.recommender.observe(events, self.view)                 # 7 recommenders observe
@@ -117,17 +117,19 @@ class FeedModel(mesa.Model):
 
     # -- phases -----------------------------------------------------------------------
     def upload_videos(self) -> np.ndarray:
-        new = self.world.upload(self.t, self.streams.uploads)
+        new = self.world.upload(self.t, self.streams.at("uploads", self.t))
         self.counters.grow(self.world.videos.n)
         return new
 
     def build_candidate_pool(self) -> np.ndarray:
-        return candidate_pool(self.view, self.config.feed, self.config.world.video_max_age, self.streams.feed)
+        return candidate_pool(
+            self.view, self.config.feed, self.config.world.video_max_age, self.streams.at("feed", self.t)
+        )
 
     def serve_feeds(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Who visits, the feed each visitor gets (inbox items first), and who shared
         each slot's video with the user (-1 for recommended slots)."""
-        users = visitors(self.world, self.config.behaviour, self.streams.behaviour)
+        users = visitors(self.world, self.config.behaviour, self.streams.at("visits", self.t))
         holdout = self.world.users.holdout[users]
         groups = [
             (self.recommender, self._view_for(self.recommender), users[~holdout]),
@@ -158,7 +160,7 @@ class FeedModel(mesa.Model):
         self.inbox_parent[:] = -1
         r, c = np.nonzero(resp.shared)
         recipients, videos, parents = route_shares(
-            users[r], feeds[r, c], self.friends, self.config.social.share_fanout, self.streams.social
+            users[r], feeds[r, c], self.friends, self.config.social.share_fanout, self.streams.at("shares", self.t)
         )
         # Several shares to one user: the last routed wins (a deterministic order).
         self.inbox_video[recipients] = videos
@@ -169,7 +171,7 @@ class FeedModel(mesa.Model):
         r, c = np.nonzero(resp.viewed)
         t = self.t
         liked_true = resp.liked[r, c]
-        liked_seen = randomized_response(liked_true, self.config.privacy.epsilon, self.streams.privacy)
+        liked_seen = randomized_response(liked_true, self.config.privacy.epsilon, self.streams.at("privacy", t))
         observed = {
             "user": users[r].astype(np.int32),
             "video": feeds[r, c].astype(np.int32),
@@ -186,7 +188,7 @@ class FeedModel(mesa.Model):
         self.log.append(t, observed, {"liked_true": liked_true, "utility": resp.utility[r, c]})
         self.counters.update(self.world.videos.n, observed["video"], liked_seen)
         liked_users = observed["user"][liked_true]
-        follow = self.streams.social.random(len(liked_users)) < self.config.social.follow_prob
+        follow = self.streams.at("follows", t).random(len(liked_users)) < self.config.social.follow_prob
         creators = self.world.videos.catalog.column("creator")[observed["video"][liked_true][follow]]
         self.follows.add(liked_users[follow], creators)
         cols = {k: self.log.observed.column(k, start) for k in observed if k != "step"}
@@ -197,7 +199,7 @@ class FeedModel(mesa.Model):
         beh = self.config.behaviour
         change = drift_and_satiate(self.world, users, feeds, resp, beh)
         self.utility.refresh()  # true utility follows the drifted tastes from the next step on
-        update_retention(self.world, users, resp, beh, self.streams.behaviour)
+        update_retention(self.world, users, resp, beh, self.streams.at("churn", self.t))
         self._chase_trends()
         return change
 
@@ -211,7 +213,7 @@ class FeedModel(mesa.Model):
         cat = self.world.videos.catalog
         sound_mass = np.bincount(cat.column("sound", first), weights=trend, minlength=self.config.world.n_sounds)
         topic_mass = trend @ cat.column("tags", first)
-        self.world.follow_trends(int(sound_mass.argmax()), int(topic_mass.argmax()), self.streams.uploads)
+        self.world.follow_trends(int(sound_mass.argmax()), int(topic_mass.argmax()), self.streams.at("trends", self.t))
 
     def collect(self, users: np.ndarray, resp, change: float) -> None:
         """Cheap metrics every step; costly ones every ``metrics_every`` steps."""

@@ -6,8 +6,8 @@ recommender therefore face the same users, the same videos and the same behaviou
 noise (common random numbers), as far as their different feeds allow.
 
 The persistent part of a user's reaction to one video (``pair_noise``) does not come
-from a stream at all: it is a counter-based hash of (seed, user, video), so a user
-reacts the same way to the same video whenever, and under whichever recommender,
+from a stream at all: it is a counter-based hash of (seed, user, video), so that part
+of a user's reaction to a video is the same whenever, and under whichever recommender,
 it is shown.
 """
 
@@ -17,64 +17,70 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Names of the independent streams, in spawn order. Appending a name keeps the
-#: earlier streams unchanged.
-STREAMS = ("world", "social", "uploads", "behaviour", "feed", "recommender", "privacy", "holdout")
+#: Streams that live for the whole run, in spawn order (appending keeps the others).
+STREAMS = ("world", "social", "holdout", "recommender")
+
+#: Streams drawn afresh each step from (seed, name, step): what one step draws never
+#: shifts what a later step draws, so runs that diverge (different feeds, different
+#: visitors) still share each step's randomness for uploads, visits, responses and more.
+STEP_STREAMS = ("uploads", "trends", "feed", "visits", "behaviour", "churn", "shares", "follows", "privacy")
+
+_STEP_OFFSET = 1 << 20  # keeps spawn keys non-negative for warm-up steps (negative step numbers)
 
 
 @dataclass(frozen=True)
 class Streams:
-    """One numpy Generator per subsystem, all spawned from one seed."""
+    """Independent numpy Generators, all from one seed.
+
+    Attributes ``world``, ``social``, ``holdout`` and ``recommender`` are persistent
+    streams; :meth:`at` gives the stream of one subsystem for one step.
+    """
 
     seed: int
     world: np.random.Generator
     social: np.random.Generator
-    uploads: np.random.Generator
-    behaviour: np.random.Generator
-    feed: np.random.Generator
-    recommender: np.random.Generator
-    privacy: np.random.Generator
     holdout: np.random.Generator
+    recommender: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int) -> "Streams":
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
         return cls(seed, *(np.random.default_rng(c) for c in children))
 
+    def at(self, name: str, step: int) -> np.random.Generator:
+        """The ``name`` stream of step ``step`` (one of STEP_STREAMS)."""
+        key = (len(STREAMS) + STEP_STREAMS.index(name), step + _STEP_OFFSET)
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser, vectorised over a uint64 array (wraps modulo 2**64)."""
-    with np.errstate(over="ignore"):
-        x = x + _GOLDEN
-        x = (x ^ (x >> np.uint64(30))) * _M1
-        x = (x ^ (x >> np.uint64(27))) * _M2
-        return x ^ (x >> np.uint64(31))
+def _lowbias32(x: np.ndarray) -> np.ndarray:
+    """A 32-bit integer hash (Wellons' "lowbias32"), vectorised; wraps modulo 2**32."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
 
 
 def pair_noise(seed: int, users: np.ndarray, videos: np.ndarray) -> np.ndarray:
-    """Standard-normal noise that depends only on (seed, user, video).
+    """Approximately standard-normal noise that depends only on (seed, user, video).
 
     ``users`` and ``videos`` broadcast against each other, so the same function serves
-    one impression per element and a whole (users x candidates) block.
+    one impression per element and a whole (users x candidates) block. Users and videos
+    are hashed on their own (cheap vectors), and each pair's hash mixes the two:
+    ``x = h(h_u + phi * h_v)`` with 32-bit arithmetic. Three 10-bit uniforms from ``x``
+    make an Irwin-Hall(3) variate, standardised: mean 0, variance 1, bounded at +-3.
 
     Returns:
-        float32 array of the broadcast shape, approximately N(0, 1) (sum of four
-        uniforms, rescaled: mean 0, variance 1, tails bounded at +-3.46).
+        float32 array of the broadcast shape.
     """
-    u = np.asarray(users, dtype=np.uint64)
-    v = np.asarray(videos, dtype=np.uint64)
+    mask = 0xFFFFFFFF
     with np.errstate(over="ignore"):
-        key = _splitmix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF) ^ _GOLDEN)
-        h = _splitmix64((u << np.uint64(32)) ^ v ^ key)
-    # Four 16-bit uniforms from one 64-bit hash: Irwin-Hall(4), standardised.
-    mask = np.uint64(0xFFFF)
-    total = np.zeros(h.shape, dtype=np.float32)
-    for shift in (0, 16, 32, 48):
-        total += ((h >> np.uint64(shift)) & mask).astype(np.float32)
-    total *= np.float32(1.0 / 65536.0)
-    return (total - np.float32(2.0)) * np.float32(np.sqrt(3.0))
+        key_u = _lowbias32(np.uint32(seed & mask) ^ _lowbias32(np.uint32((seed >> 32) & mask)))
+        key_v = _lowbias32(key_u ^ np.uint32(0x5BD1E995))
+        hu = _lowbias32(np.asarray(users).astype(np.uint32) * np.uint32(2654435761) ^ key_u)
+        hv = _lowbias32(np.asarray(videos).astype(np.uint32) ^ key_v)
+        x = _lowbias32(hu + hv * np.uint32(0x9E3779B9))
+    ten = np.uint32(0x3FF)
+    total = (x & ten) + ((x >> np.uint32(10)) & ten) + ((x >> np.uint32(20)) & ten)
+    return (total.astype(np.float32) * np.float32(1.0 / 1024.0) - np.float32(1.5)) * np.float32(2.0)

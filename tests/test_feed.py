@@ -63,7 +63,7 @@ def test_candidate_pool_is_fresh_trending_and_followed():
         model.step()
     view = model.view
     view.step = 8
-    model.world.upload(8, model.streams.uploads)
+    model.world.upload(8, model.streams.at("uploads", 8))
     pool = candidate_pool(view, scenario.feed, scenario.world.video_max_age, np.random.default_rng(0))
     assert len(pool) == 200 and len(np.unique(pool)) == 200
     newest = np.arange(view.n_videos)[-80:]

@@ -93,7 +93,8 @@ def test_pair_noise_is_a_fixed_standard_normal_per_pair():
     users = np.arange(200_000) % 997
     videos = np.arange(200_000) // 997
     z = pair_noise(5, users, videos)
-    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01 and np.abs(z).max() <= 3.0
+    assert abs(np.corrcoef(z[:-1], z[1:])[0, 1]) < 0.01  # neighbouring pairs are unrelated
     np.testing.assert_array_equal(z, pair_noise(5, users, videos))
     assert not np.array_equal(z, pair_noise(6, users, videos))
     block = pair_noise(5, np.arange(4)[:, None], np.arange(3)[None, :])
