@@ -130,7 +130,7 @@ class BehaviourConfig(_Section):
     skip_seconds: NonNegative = Field(
         3.0, description="A play shorter than min(skip_seconds, length) is a skip (KuaiRec short-time play)."
     )
-    like_intercept: float = Field(-3.0, description="Log-odds of a like at zero utility for a typical user.")
+    like_intercept: float = Field(-3.3, description="Log-odds of a like at zero utility for a typical user.")
     like_utility: float = Field(1.0, description="Log-odds of a like gained per unit of utility.")
     like_bait_effect: float = Field(
         1.2, description="Log-odds of a like added by like-bait (raises likes, not satisfaction)."
