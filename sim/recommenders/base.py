@@ -82,6 +82,17 @@ class Recommender:
         """
         raise NotImplementedError
 
+    def explain(self, user: int, candidates: np.ndarray, view) -> dict[str, np.ndarray]:
+        """Why each candidate got its score, as named parts that add up to it.
+
+        Returns a dict of part name -> array of ``len(candidates)``; the parts sum to
+        ``score(np.array([user]), candidates, view)[0]``. Families override this with
+        their own parts (e.g. "neighbour likes", "topic match", "popularity", "exploration").
+        Default: one part, "score".
+        """
+        users = np.array([user], dtype=np.int64)
+        return {"score": np.asarray(self.score(users, candidates, view), dtype=np.float64)[0]}
+
     def get_params(self) -> dict[str, Any]:
         """The constructor params and their current values."""
         return {name: getattr(self, name, p.default) for name, p in _init_params(type(self)).items()}
