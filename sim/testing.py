@@ -138,6 +138,16 @@ def check_recommender(
         r = _build(rec, params, 0)
         return r, toy_model(seed=3, recommender=r)
 
+    def run(model: FeedModel) -> None:
+        check = "observe and score in the loop, with new videos every step"
+        try:
+            for _ in range(steps):
+                model.step()
+        except ConformanceError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            fail(check, f"{type(exc).__name__}: {exc}")
+
     # 1. Before any observation.
     r, model = fresh_pair()
     model.view.step = 0
@@ -147,8 +157,7 @@ def check_recommender(
     scores_of(r, model, users, cands, "score before any observation")
     # 2. In the loop, then with unseen users and new videos.
     r, model = fresh_pair()
-    for _ in range(steps):
-        model.step()
+    run(model)
     watched = np.unique(model.log.observed.column("user"))
     never = np.setdiff1d(np.arange(model.world.users.n), watched)
     model.view.step = steps
@@ -160,8 +169,7 @@ def check_recommender(
         fail("score unseen users and new videos", "the toy world uploaded no new video (internal)")
     # 3. Same seed, same scores.
     r2, model2 = fresh_pair()
-    for _ in range(steps):
-        model2.step()
+    run(model2)
     model2.view.step = steps
     model2.world.upload(steps, model2.streams.at("uploads", steps))
     second = scores_of(r2, model2, test_users, cands, "same seed, same scores")
