@@ -97,7 +97,7 @@ class CreatorAgent(mesa.Agent):
 
     @property
     def followers(self) -> int:
-        return int(self.model.follows.followers_per_creator[self.index])
+        return int(self.model.follows.count_per_target[self.index])
 
     @property
     def views(self) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 from .log import LogView
 from .platform import PlatformView
 from .recommenders.base import Recommender, check_scores
+from .rerank import RerankStage
 from .scenario import FeedConfig
 
 
@@ -169,12 +170,42 @@ def select_shared_ranking(
     return cols
 
 
+def select_block(
+    scores: np.ndarray,
+    n_rows: int,
+    seen_rows: np.ndarray,
+    seen_cols: np.ndarray,
+    k: int,
+    stage: RerankStage | None,
+    users: np.ndarray,
+    candidates: np.ndarray,
+    rng: np.random.Generator | None,
+) -> np.ndarray:
+    """One block's feeds as pool columns: drop seen, shortlist, re-rank, keep k.
+
+    ``scores`` is the block's own copy: a (1, C) row when every user shares the ranking,
+    else (n_rows, C).
+    """
+    depth_k = stage.shortlist_size(k) if stage else k
+    if scores.shape[0] == 1 and n_rows != 1:
+        row = scores[0]
+        cols = select_shared_ranking(row, n_rows, seen_rows, seen_cols, depth_k)
+        picked = row[np.maximum(cols, 0)]
+    else:
+        cols = mask_and_select(scores, seen_rows, seen_cols, depth_k)
+        picked = np.take_along_axis(scores, np.maximum(cols, 0), axis=1)
+    if stage and stage.rerankers:
+        cols = stage.apply(users, candidates, cols, picked, seen_rows, seen_cols, k, rng)
+    return cols[:, :k]
+
+
 def assemble_feeds(
     groups: list[tuple[Recommender, PlatformView, np.ndarray]],
     candidates: np.ndarray,
     seen: tuple[np.ndarray, np.ndarray],
     cfg: FeedConfig,
     n_users: int,
+    stage: RerankStage | None = None,
 ) -> np.ndarray:
     """Feeds for every visiting user, group by group (main recommender, holdout).
 
@@ -186,7 +217,8 @@ def assemble_feeds(
 
     Args:
         groups: (recommender, the view it gets, its visiting users).
-        seen: (user, candidate column) pairs already shown, from :func:`seen_pairs`.
+        seen: (user, candidate column) pairs already shown (or blocked by the user).
+        stage: the re-rankers every group's feeds go through, if any.
 
     Returns:
         (n_users, K) int64 video ids, -1 for empty slots and for users not visiting.
@@ -219,10 +251,10 @@ def assemble_feeds(
                 seen_rows, seen_cols = code[lo:hi] % chunk, cols[lo:hi]
                 # Own copies, made here: the recommender may reuse its buffer for the next block.
                 dtype = np.float64 if raw.dtype == np.float64 else np.float32
-                if raw.strides[0] == 0:  # one ranking shared by the block's users
-                    job = (select_shared_ranking, np.array(raw[0], dtype=dtype), len(block), seen_rows, seen_cols, k)
-                else:
-                    job = (mask_and_select, np.array(raw, dtype=dtype), seen_rows, seen_cols, k)
+                shared = raw.strides[0] == 0  # one ranking shared by the block's users
+                own = np.array(raw[:1] if shared else raw, dtype=dtype)
+                rng = stage.block_rng(gi, b) if stage and stage.rerankers else None
+                job = (select_block, own, len(block), seen_rows, seen_cols, k, stage, block, candidates, rng)
                 pending.append((block, worker.submit(*job)))
                 if len(pending) > 3:
                     _place(feeds, candidates, *pending.pop(0))

@@ -9,11 +9,12 @@ from . import metrics
 from .behaviour import UtilityModel, drift_and_satiate, respond, update_retention, visitors
 from .feed import assemble_feeds, candidate_columns, candidate_pool, insert_inbox, seen_pairs
 from .log import InteractionLog
-from .platform import OracleView, PlatformView, PublicCounters, randomized_response
+from .platform import OracleView, PlatformView, PublicCounters, UserControls, randomized_response
 from .recommenders.base import Events, Recommender, make_recommender
+from .rerank import RerankStage, make_reranker
 from .rng import Streams
 from .scenario import Scenario
-from .social import Follows, FriendGraph, route_shares
+from .social import UserRelation, FriendGraph, route_shares
 from .world import World
 
 #: Model-level reporters collected every step (cheap: one step's impressions).
@@ -66,13 +67,20 @@ class FeedModel(mesa.Model):
         self.friends = FriendGraph.sample(
             users.segment, cfg.social.mean_friends, cfg.social.homophily, self.streams.social
         )
-        self.follows = Follows(users.n, self.world.creators.n)
+        self.follows = UserRelation(users.n, self.world.creators.n)
         expected_rows = users.n * min(cfg.feed.feed_size, cfg.behaviour.session_median * 1.5) * cfg.steps
         self.log = InteractionLog(capacity=int(min(expected_rows, 1 << 26)) + 1024)  # grows past that
         self.counters = PublicCounters(cfg.feed.trending_half_life)
+        dial_rng = self.streams.at("controls", 0)
+        sets_dial = dial_rng.random(users.n) < cfg.controls.diversity_dial_share
+        m = min(max(cfg.controls.diversity_dial_mean, 1e-3), 1 - 1e-3)
+        dial = np.where(sets_dial, dial_rng.beta(4 * m, 4 * (1 - m), users.n), np.nan).astype(np.float32)
+        self.controls = UserControls(
+            users.n, self.world.creators.n, self.world.n_topics, cfg.controls.not_interested_scope, dial
+        )
         self.view = PlatformView(
             self.world.videos.catalog, self.log.view(), self.counters, self.follows, self.friends,
-            users.n, self.world.creators.n, self.world.n_topics,
+            users.n, self.world.creators.n, self.world.n_topics, self.controls,
         )
         self.utility = UtilityModel(self.world, cfg.behaviour, cfg.seed)
         self.oracle_view = OracleView(self.view, self.utility)
@@ -80,6 +88,8 @@ class FeedModel(mesa.Model):
         self.recommender.rng = self.streams.recommender
         self.holdout_recommender = make_recommender(cfg.holdout.recommender.name, cfg.holdout.recommender.params)
         self.holdout_recommender.rng = self.streams.holdout
+        self.rerankers = [make_reranker(r.name, r.params) for r in cfg.feed.rerankers]
+        self.explanations: list[dict] = []
         self.inbox_video = np.full(users.n, -1, dtype=np.int64)
         self.inbox_parent = np.full(users.n, -1, dtype=np.int64)
         self.latest: dict[str, float] = {k: float("nan") for k in STEP_METRICS + PERIODIC_METRICS}
@@ -110,8 +120,7 @@ class FeedModel(mesa.Model):
         resp = respond(self.utility, users, feeds, self.config.behaviour, self.streams.at("behaviour", self.t))  # 4
         self.travel_shares(users, feeds, resp)                      # 5 shares travel
         events = self.record(users, feeds, resp, parents)           # 6 append to the log
-        self.recommender.observe(events, self.view)                 # 7 recommenders observe
-        self.holdout_recommender.observe(events, self.view)
+        self.observe(events)                                        # 7 recommenders observe
         change = self.evolve(users, feeds, resp)                    # 8 drift, satiation, retention
         self.collect(users, resp, change)                           # 9 metrics
 
@@ -145,11 +154,62 @@ class FeedModel(mesa.Model):
         if len(inbox_videos):  # a shared video the user has already watched is not shown again
             mine = inbox[seen_users] == seen_videos
             inbox[seen_users[mine]] = -1
-        seen = candidate_columns(seen_users, seen_videos, candidates, n_videos)
-        feeds = assemble_feeds(groups, candidates, seen, self.config.feed, self.world.users.n)
+        inbox[self.controls.hides(inbox, self.view)] = -1  # nor one the user said "not interested" to
+        seen_u, seen_c = candidate_columns(seen_users, seen_videos, candidates, n_videos)
+        blocked_u, blocked_c = self.controls.blocked_pairs(candidates, self.view)  # "not interested" honoured
+        seen = (np.concatenate([seen_u, blocked_u]), np.concatenate([seen_c, blocked_c]))
+        t = self.t
+        stage = RerankStage(
+            self.rerankers, self.config.feed.rerank_depth, self.view, self.controls.diversity_dial,
+            lambda group, block: self.streams.at("rerank", t, group, block),
+        )
+        feeds = assemble_feeds(groups, candidates, seen, self.config.feed, self.world.users.n, stage)
+        self.explain_sample(groups, feeds)
         rows, from_inbox = insert_inbox(feeds, inbox, users)
         parents = np.where(from_inbox, self.inbox_parent[users][:, None], -1)
         return users, rows, parents
+
+    def explain_sample(self, groups, feeds: np.ndarray) -> None:
+        """Keep "why this was shown" for ``feed.explain_users`` sampled visitors: each feed
+        video's score as the recommender's named parts. The recommender's random state is
+        restored afterwards, so explaining never changes a run."""
+        n = self.config.feed.explain_users
+        visiting = np.concatenate([g[2] for g in groups])
+        if n == 0 or len(visiting) == 0:
+            return
+        pick = self.streams.at("explain", self.t).choice(visiting, size=min(n, len(visiting)), replace=False)
+        holdout = self.world.users.holdout
+        for user in np.sort(pick):
+            rec = self.holdout_recommender if holdout[user] else self.recommender
+            videos = feeds[user][feeds[user] >= 0]
+            if len(videos) == 0:
+                continue
+            state = rec.rng.bit_generator.state
+            parts = rec.explain(int(user), videos, self._view_for(rec))
+            rec.rng.bit_generator.state = state
+            for name, values in parts.items():
+                for position, (video, value) in enumerate(zip(videos, np.asarray(values, dtype=float))):
+                    self.explanations.append(
+                        {"step": self.t, "user": int(user), "video": int(video), "slot": position,
+                         "recommender": rec.name, "part": name, "value": float(value)}
+                    )
+
+    def explanations_frame(self):
+        """The kept explanations as a DataFrame (step, user, video, slot, recommender, part, value).
+
+        ``slot`` is the video's place in the recommended list, before any inbox item."""
+        import pandas as pd
+
+        cols = ["step", "user", "video", "slot", "recommender", "part", "value"]
+        return pd.DataFrame(self.explanations, columns=cols)
+
+    def observe(self, events: Events) -> None:
+        """The recommenders, re-rankers and user controls learn from this step's events."""
+        self.recommender.observe(events, self.view)
+        self.holdout_recommender.observe(events, self.view)
+        for r in self.rerankers:
+            r.observe(events, self.view)
+        self.controls.record(events.user, events.video, events.not_interested, self.view)
 
     def _view_for(self, rec: Recommender) -> PlatformView:
         return self.oracle_view if rec.privileged else self.view

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .log import LogView
-from .social import Follows, FriendGraph
+from .social import UserRelation, FriendGraph
 from .table import ColumnTable
 
 
@@ -54,6 +54,58 @@ class PublicCounters:
         self.trending[:n_videos] += v + 4.0 * lk
 
 
+class UserControls:
+    """What users told the platform: a diversity dial, and what they marked not interested.
+
+    The platform must honour both: a "not interested" hides, from then on, the video's
+    creator (scope "creator") or its tagged topics (scope "topic") from that user's feeds;
+    with scope "video" only the video itself, which is never shown twice anyway.
+    """
+
+    __slots__ = ("scope", "diversity_dial", "blocked_creators", "blocked_topics")
+
+    def __init__(self, n_users: int, n_creators: int, n_topics: int, scope: str, diversity_dial: np.ndarray):
+        self.scope = scope
+        self.diversity_dial = diversity_dial
+        self.blocked_creators = UserRelation(n_users, n_creators)
+        self.blocked_topics = np.zeros((n_users, n_topics), dtype=bool)
+
+    def record(self, users: np.ndarray, videos: np.ndarray, not_interested: np.ndarray, view: "PlatformView") -> None:
+        u, v = users[not_interested], videos[not_interested]
+        if len(u) == 0:
+            return
+        if self.scope == "creator":
+            self.blocked_creators.add(u, view.creator[v])
+        elif self.scope == "topic":
+            r, t = np.nonzero(view.tags[v])
+            self.blocked_topics[u[r], t] = True
+
+    def hides(self, videos: np.ndarray, view: "PlatformView") -> np.ndarray:
+        """Per user: is ``videos[u]`` (-1 for none) hidden from user u by their "not interested"?"""
+        out = np.zeros(len(videos), dtype=bool)
+        u = np.flatnonzero(videos >= 0)
+        if len(u) == 0:
+            return out
+        v = videos[u]
+        if self.scope == "creator" and self.blocked_creators.matrix.nnz:
+            out[u] = np.asarray(self.blocked_creators.matrix[u, view.creator[v]]).ravel() > 0
+        elif self.scope == "topic":
+            out[u] = (self.blocked_topics[u] & view.tags[v]).any(axis=1)
+        return out
+
+    def blocked_pairs(self, candidates: np.ndarray, view: "PlatformView") -> tuple[np.ndarray, np.ndarray]:
+        """(user, pool column) pairs hidden by the users' "not interested"."""
+        if self.scope == "creator" and self.blocked_creators.matrix.nnz:
+            sub = self.blocked_creators.matrix[:, view.creator[candidates]].tocoo()
+            return sub.row.astype(np.int64), sub.col.astype(np.int32)
+        if self.scope == "topic" and self.blocked_topics.any():
+            who = np.flatnonzero(self.blocked_topics.any(axis=1))
+            hit = (self.blocked_topics[who].astype(np.float32) @ view.tags[candidates].T.astype(np.float32)) > 0
+            r, c = np.nonzero(hit)
+            return who[r].astype(np.int64), c.astype(np.int32)
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+
+
 class PlatformView:
     """Everything a recommender may read. Arrays are read-only views.
 
@@ -64,20 +116,24 @@ class PlatformView:
         log: the observed interaction log (:class:`sim.log.LogView`).
     """
 
-    __slots__ = ("_catalog", "log", "_counters", "_follows", "_friends", "step", "n_users", "n_creators", "n_topics")
+    __slots__ = (
+        "_catalog", "log", "_counters", "_follows", "_friends", "controls", "step", "n_users", "n_creators", "n_topics",
+    )
 
     def __init__(
         self,
         catalog: ColumnTable,
         log: LogView,
         counters: PublicCounters,
-        follows: Follows,
+        follows: UserRelation,
         friends: FriendGraph,
         n_users: int,
         n_creators: int,
         n_topics: int,
+        controls: UserControls | None = None,
     ):
         self._catalog = catalog
+        self.controls = controls
         self.log = log
         self._counters = counters
         self._follows = follows
@@ -158,6 +214,13 @@ class PlatformView:
     def friend_graph(self) -> nx.Graph:
         return self._friends.to_networkx()
 
+    @property
+    def diversity_dial(self) -> np.ndarray:
+        """Each user's diversity dial in [0, 1]; NaN where the user did not set it."""
+        out = self.controls.diversity_dial.view()
+        out.flags.writeable = False
+        return out
+
 
 class OracleView(PlatformView):
     """A PlatformView plus the world's true utility: for privileged recommenders only."""
@@ -167,7 +230,7 @@ class OracleView(PlatformView):
     def __init__(self, base: PlatformView, true_utility: Callable[[np.ndarray, np.ndarray], np.ndarray]):
         super().__init__(
             base._catalog, base.log, base._counters, base._follows, base._friends,
-            base.n_users, base.n_creators, base.n_topics,
+            base.n_users, base.n_creators, base.n_topics, base.controls,
         )
         self.true_utility = true_utility
 

@@ -23,7 +23,10 @@ STREAMS = ("world", "social", "holdout", "recommender")
 #: Streams drawn afresh each step from (seed, name, step): what one step draws never
 #: shifts what a later step draws, so runs that diverge (different feeds, different
 #: visitors) still share each step's randomness for uploads, visits, responses and more.
-STEP_STREAMS = ("uploads", "trends", "feed", "visits", "behaviour", "churn", "shares", "follows", "privacy")
+STEP_STREAMS = (
+    "uploads", "trends", "feed", "visits", "behaviour", "churn", "shares", "follows", "privacy",
+    "controls", "rerank", "explain",
+)
 
 _STEP_OFFSET = 1 << 20  # keeps spawn keys non-negative for warm-up steps (negative step numbers)
 
@@ -47,9 +50,10 @@ class Streams:
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
         return cls(seed, *(np.random.default_rng(c) for c in children))
 
-    def at(self, name: str, step: int) -> np.random.Generator:
-        """The ``name`` stream of step ``step`` (one of STEP_STREAMS)."""
-        key = (len(STREAMS) + STEP_STREAMS.index(name), step + _STEP_OFFSET)
+    def at(self, name: str, step: int, *more: int) -> np.random.Generator:
+        """The ``name`` stream of step ``step`` (one of STEP_STREAMS); ``more`` non-negative
+        ints split it further (e.g. one stream per block of users)."""
+        key = (len(STREAMS) + STEP_STREAMS.index(name), step + _STEP_OFFSET, *more)
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -167,8 +167,15 @@ class RecommenderConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword params of the recommender.")
 
 
+class RerankerConfig(_Section):
+    """A re-ranker by registered name, with its params."""
+
+    name: str = Field(description="Registered re-ranker name: mmr, calibrated, explore, creator_cap.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Keyword params of the re-ranker.")
+
+
 class FeedConfig(_Section):
-    """Feed assembly: candidate pool, top-K, inbox."""
+    """Feed assembly: candidate pool, top-K, re-rankers, inbox."""
 
     feed_size: Annotated[int, Field(gt=0, le=255)] = Field(10, description="Videos a feed holds per visit (K).")
     n_candidates: Count = Field(1000, description="Size of the candidate pool scored each step.")
@@ -179,6 +186,15 @@ class FeedConfig(_Section):
     )
     trending_half_life: Positive = Field(3.0, description="Half-life in steps of the public trending count (views plus 4 x likes).")
     inbox: bool = Field(True, description="Shared-with-you videos take the first feed slot next step.")
+    rerankers: list[RerankerConfig] = Field(
+        default_factory=list, description="Re-rankers applied in order to each user's shortlist ([[feed.rerankers]])."
+    )
+    rerank_depth: Annotated[int, Field(ge=1, le=50)] = Field(
+        3, description="With re-rankers, the shortlist holds rerank_depth x feed_size candidates."
+    )
+    explain_users: Annotated[int, Field(ge=0)] = Field(
+        8, description="Visiting users per step whose feed is explained (why each video was shown)."
+    )
     chunk_users: Count = Field(2048, description="Users scored per block (bounds memory of the score matrix).")
 
     @model_validator(mode="after")
@@ -195,6 +211,21 @@ class HoldoutRecommenderConfig(RecommenderConfig):
     """The holdout group's recommender: chronological unless named otherwise."""
 
     name: str = Field("chronological", description="Registered recommender name of the holdout group.")
+
+
+class ControlsConfig(_Section):
+    """What users can tell the platform, and the platform must honour."""
+
+    not_interested_scope: Literal["video", "creator", "topic"] = Field(
+        "creator",
+        description="What a 'not interested' hides from then on: the video only, its creator, or its tagged topics.",
+    )
+    diversity_dial_share: Probability = Field(
+        0.0, description="Share of users who set the diversity dial (it replaces the re-rankers' lambda for them)."
+    )
+    diversity_dial_mean: Probability = Field(
+        0.5, description="Mean dial among users who set it (Beta-distributed, concentration 4)."
+    )
 
 
 class PrivacyConfig(_Section):
@@ -236,6 +267,7 @@ class Scenario(_Section):
     behaviour: BehaviourConfig = Field(default_factory=BehaviourConfig, description="User behaviour.")
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig, description="The recommender.")
     feed: FeedConfig = Field(default_factory=FeedConfig, description="Feed assembly.")
+    controls: ControlsConfig = Field(default_factory=ControlsConfig, description="User controls.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Privacy of like bits.")
     holdout: HoldoutConfig = Field(default_factory=HoldoutConfig, description="The holdout group.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Outputs.")

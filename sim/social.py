@@ -90,19 +90,20 @@ class FriendGraph:
         return g
 
 
-class Follows:
-    """Who follows which creator: a sparse users x creators 0/1 matrix that only grows."""
+class UserRelation:
+    """A sparse users x targets 0/1 matrix that only grows: who follows which creator, who
+    blocked which creator."""
 
-    def __init__(self, n_users: int, n_creators: int):
-        self.matrix = sp.csr_matrix((n_users, n_creators), dtype=np.float32)
+    def __init__(self, n_users: int, n_targets: int):
+        self.matrix = sp.csr_matrix((n_users, n_targets), dtype=np.float32)
 
-    def add(self, users: np.ndarray, creators: np.ndarray) -> int:
-        """Add follows; returns how many were new."""
+    def add(self, users: np.ndarray, targets: np.ndarray) -> int:
+        """Add pairs; returns how many were new."""
         if len(users) == 0:
             return 0
         before = self.matrix.nnz
         new = sp.csr_matrix(
-            (np.ones(len(users), dtype=np.float32), (users, creators)), shape=self.matrix.shape
+            (np.ones(len(users), dtype=np.float32), (users, targets)), shape=self.matrix.shape
         )
         merged = self.matrix + new
         merged.data[:] = 1.0
@@ -110,11 +111,11 @@ class Follows:
         return self.matrix.nnz - before
 
     @property
-    def followers_per_creator(self) -> np.ndarray:
+    def count_per_target(self) -> np.ndarray:
         return np.bincount(self.matrix.indices, minlength=self.matrix.shape[1])
 
     def to_networkx(self) -> nx.DiGraph:
-        """Follows as a bipartite DiGraph: ("u", i) -> ("c", j)."""
+        """The relation as a bipartite DiGraph: ("u", i) -> ("c", j)."""
         coo = self.matrix.tocoo()
         g = nx.DiGraph()
         g.add_edges_from((("u", int(u)), ("c", int(c))) for u, c in zip(coo.row, coo.col))

@@ -192,16 +192,21 @@ def make_recommender(name: str, params: dict[str, Any] | None = None) -> Recomme
         RecommenderError: unknown name, unknown param, or a value of the wrong type or range;
             the message names the recommender and the param.
     """
-    params = dict(params or {})
     registry = available_recommenders()
     if name not in registry:
         raise RecommenderError(f"unknown recommender {name!r} (known: {', '.join(registry)})")
-    cls = registry[name]
+    return construct(registry[name], params, f"recommender {name!r}")
+
+
+def construct(cls: type, params: dict[str, Any] | None, label: str):
+    """``cls(**params)`` after checking each param's name, type and range against the
+    annotations of ``cls.__init__``; errors are one RecommenderError line starting with ``label``."""
+    params = dict(params or {})
     spec = _init_params(cls)
     for key in params:
         if key not in spec:
             known = ", ".join(spec) or "none"
-            raise RecommenderError(f"recommender {name!r}: unknown param {key!r} (params: {known})")
+            raise RecommenderError(f"{label}: unknown param {key!r} (params: {known})")
     hints = get_type_hints(cls.__init__, include_extras=True)
     fields = {
         n: (hints.get(n, Any), ... if p.default is inspect.Parameter.empty else p.default) for n, p in spec.items()
@@ -216,9 +221,7 @@ def make_recommender(name: str, params: dict[str, Any] | None = None) -> Recomme
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
-        raise RecommenderError(
-            f"recommender {name!r}: param {field!r}: {err['msg']} (got {err.get('input')!r})"
-        ) from None
+        raise RecommenderError(f"{label}: param {field!r}: {err['msg']} (got {err.get('input')!r})") from None
     values = {k: getattr(checked, k) for k in params}
     return cls(**values)
 
