@@ -15,8 +15,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(STAMP): $(BIN)/python pyproject.toml examples/feedsim-creator-loyalty/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e examples/feedsim-creator-loyalty
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -67,15 +67,16 @@ def run(
     from .recommenders import RecommenderError
     from .scenario import Scenario, ScenarioError
 
-    overrides = list(set_ or [])
+    overrides = []  # the options first, so that --set can refine them (e.g. the new recommender's params)
+    if recommender is not None:
+        overrides += [f'recommender.name="{recommender}"', "recommender.params={}"]
     if steps is not None:
         overrides.append(f"steps={steps}")
     if seed is not None:
         overrides.append(f"seed={seed}")
-    if recommender is not None:
-        overrides += [f'recommender.name="{recommender}"', "recommender.params={}"]
     if save_log:
         overrides.append("output.save_log=true")
+    overrides += list(set_ or [])
     try:
         cfg = Scenario.load(scenario, overrides)
     except ScenarioError as exc:
