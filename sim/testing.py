@@ -49,12 +49,13 @@ def record_events(
     shared=None,
     commented=None,
     not_interested=None,
+    share_parent=None,
     step: int | None = None,
 ) -> Events:
     """Write hand-made impressions into the model's log (as the platform records them) and
     return them as the Events a recommender's ``observe`` receives.
 
-    Unset signals default to False (watch ratio to 1.0). The public counters and follows are
+    Unset signals default to False (watch ratio to 1.0, share parent to -1). The public counters and follows are
     not touched; the log, the like matrix and ``view.log`` see the new rows.
     """
     users = np.asarray(users, dtype=np.int32)
@@ -75,7 +76,7 @@ def record_events(
         "shared": flag(shared),
         "commented": flag(commented),
         "not_interested": flag(not_interested),
-        "share_parent": np.full(n, -1, dtype=np.int32),
+        "share_parent": np.full(n, -1, dtype=np.int32) if share_parent is None else np.asarray(share_parent, np.int32),
     }
     start = len(model.log)
     model.log.append(step, observed, {"liked_true": observed["liked"], "utility": np.zeros(n, np.float32)})

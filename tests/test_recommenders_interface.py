@@ -54,12 +54,17 @@ def test_entry_point_plugins_are_discovered(monkeypatch):
     base._REGISTRY.pop("plugin_least_viewed", None)
 
 
-def test_broken_plugin_is_one_clear_error(monkeypatch):
+def test_a_broken_plugin_warns_and_leaves_the_others_working(monkeypatch):
     ep = EntryPoint(name="broken", value="no_such_module_xyz:Thing", group=base.ENTRY_POINT_GROUP)
     monkeypatch.setattr(base, "entry_points", lambda group: [ep])
     monkeypatch.setattr(base, "_ENTRY_POINTS_LOADED", False)
-    with pytest.raises(sim.RecommenderError, match="plugin 'broken'"):
-        sim.recommenders.available_recommenders()
+    monkeypatch.setattr(base, "_BROKEN_PLUGINS", {})
+    with pytest.warns(RuntimeWarning, match="plugin 'broken'"):
+        registry = sim.recommenders.available_recommenders()
+    assert "popularity" in registry and "broken" not in registry
+    assert sim.make_recommender("popularity").name == "popularity"
+    with pytest.raises(sim.RecommenderError, match="plugin 'broken'.*failed to load"):
+        sim.make_recommender("broken")
 
 
 def test_params_are_validated_by_name_type_and_range():

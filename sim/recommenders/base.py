@@ -24,6 +24,7 @@ Third-party packages register through the entry-point group ``feedsim.recommende
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin, get_type_hints
@@ -119,6 +120,9 @@ def register_recommender(name: str, cls: type[Recommender] | None = None):
     return deco(cls) if cls is not None else deco
 
 
+_BROKEN_PLUGINS: dict[str, str] = {}
+
+
 def _load_entry_points() -> None:
     global _ENTRY_POINTS_LOADED
     if _ENTRY_POINTS_LOADED:
@@ -129,9 +133,11 @@ def _load_entry_points() -> None:
             continue
         try:
             cls = ep.load()
+            register_recommender(ep.name, cls)
         except Exception as exc:  # a broken plugin must not break the built-ins
-            raise RecommenderError(f"recommender plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-        register_recommender(ep.name, cls)
+            message = f"recommender plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+            _BROKEN_PLUGINS[ep.name] = message
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 
 def available_recommenders() -> dict[str, type[Recommender]]:
@@ -193,6 +199,8 @@ def make_recommender(name: str, params: dict[str, Any] | None = None) -> Recomme
             the message names the recommender and the param.
     """
     registry = available_recommenders()
+    if name in _BROKEN_PLUGINS:
+        raise RecommenderError(_BROKEN_PLUGINS[name])
     if name not in registry:
         raise RecommenderError(f"unknown recommender {name!r} (known: {', '.join(registry)})")
     return construct(registry[name], params, f"recommender {name!r}")
