@@ -1,3 +1,3 @@
 """Imports every built-in recommender module so that each registers itself."""
 
-from . import baselines, content, oracle, popularity, social  # noqa: F401
+from . import bandit, baselines, content, oracle, popularity, social, value  # noqa: F401
