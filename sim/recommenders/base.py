@@ -186,6 +186,10 @@ def _describe_type(ann: Any) -> str:
         return text
     if get_origin(ann) is Literal:
         return " | ".join(repr(a) for a in args)
+    if get_origin(ann) in (dict, list, tuple, set):
+        return get_origin(ann).__name__
+    if ann is type(None):
+        return "None"
     if args:
         return " | ".join(_describe_type(a) for a in args)
     return getattr(ann, "__name__", str(ann).replace("typing.", ""))
