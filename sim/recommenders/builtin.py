@@ -1,3 +1,3 @@
 """Imports every built-in recommender module so that each registers itself."""
 
-from . import bandit, baselines, content, oracle, popularity, social, value  # noqa: F401
+from . import bandit, baselines, content, mf, oracle, popularity, social, user_knn, value  # noqa: F401
