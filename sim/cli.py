@@ -117,24 +117,34 @@ def print_summary(summary: dict, title: str) -> None:
 
 @app.command("recommenders")
 def list_recommenders() -> None:
-    """List registered recommenders (built-ins and plugins) with their params."""
-    from .recommenders import RecommenderError, available_recommenders, param_specs
+    """List registered recommenders (built-ins and plugins) and re-rankers, with their params."""
+    from .recommenders import RecommenderError, available_recommenders
+    from .rerank import available_rerankers
 
     try:
         registry = available_recommenders()
     except RecommenderError as exc:
         fail(str(exc))
-    table = Table(show_header=True, header_style="bold")
+    out.print(_catalogue("Recommenders ([recommender] name and params)", registry))
+    out.print(_catalogue("Re-rankers ([[feed.rerankers]] name and params)", available_rerankers()))
+
+
+def _catalogue(title: str, registry: dict) -> Table:
+    from .recommenders import param_specs
+
+    from rich.markup import escape
+
+    table = Table(title=escape(title), show_header=True, header_style="bold", title_justify="left")
     table.add_column("name")
     table.add_column("params (type = default)")
     table.add_column("what it does")
     for name, cls in registry.items():
         params = ", ".join(f"{n}: {t} = {d!r}" for n, t, d in param_specs(cls)) or "-"
         doc = (cls.__doc__ or "").strip().splitlines()[0].strip() if cls.__doc__ else ""
-        if cls.privileged:
+        if getattr(cls, "privileged", False):
             doc = "\\[privileged] " + doc
         table.add_row(name, params, doc)
-    out.print(table)
+    return table
 
 
 def main() -> None:

@@ -295,7 +295,7 @@ class Calibrated(Reranker):
 
 @register_reranker("creator_cap")
 class CreatorCap(Reranker):
-    """At most ``max_per_creator`` videos of one creator in a feed (the rest move out).
+    """At most n videos of one creator in a feed (the rest move out of the feed).
 
     Args:
         max_per_creator: videos of one creator a feed may hold.
