@@ -134,3 +134,38 @@ def test_beats_random_in_the_loop():
         return sim.run(scenario, write=False).summary["mean_utility"]
 
     assert utility("mf") > utility("random") + 0.02
+
+
+def test_fold_in_retries_an_ill_conditioned_solve_with_more_regularization():
+    """At 100,000 users a cold-start feed made every user like the same few videos; the
+    float32 Cholesky of the next fold-in then failed (implicit: "posv failed ... Try
+    increasing the regularization parameter"). The solve retries with 10x and 100x."""
+    from sim.recommenders.mf import _solve
+
+    class Solver:
+        regularization = 0.1
+        seen = []
+
+        def recalculate_item(self, ids, rows):
+            self.seen.append(self.regularization)
+            if self.regularization < 1.0:
+                raise ValueError("cython_lapack.posv failed (err=53) on row 0.")
+            return np.ones((len(ids), 2))
+
+    solver = Solver()
+    out = _solve(solver.recalculate_item, np.arange(3), None)
+    assert out.shape == (3, 2)
+    assert solver.seen == pytest.approx([0.1, 1.0])
+    assert solver.regularization == 0.1  # restored
+
+    class Hopeless(Solver):
+        seen = []
+
+        def recalculate_item(self, ids, rows):
+            self.seen.append(self.regularization)
+            raise ValueError("posv failed")
+
+    hopeless = Hopeless()
+    with pytest.raises(ValueError):
+        _solve(hopeless.recalculate_item, np.arange(3), None)
+    assert hopeless.seen == pytest.approx([0.1, 1.0, 10.0]) and hopeless.regularization == 0.1

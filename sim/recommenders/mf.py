@@ -16,6 +16,24 @@ from .signals import NonNegative, SignalMatrix, signal_values, trending_prior
 _THREADPOOLS = ThreadpoolController()
 
 
+def _solve(recalculate, ids: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+    """implicit's fold-in solve; on a float32 Cholesky failure (an ill-conditioned system),
+    retry with 10x and then 100x the regularization, as implicit's error advises."""
+    model = recalculate.__self__
+    base = model.regularization
+    try:
+        for scale in (1.0, 10.0, 100.0):
+            model.regularization = base * scale
+            try:
+                return recalculate(ids, rows)
+            except ValueError:
+                if scale == 100.0:
+                    raise
+    finally:
+        model.regularization = base
+    raise AssertionError("unreachable")
+
+
 def confidence(r: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
     """Hu et al.'s confidence ``c = 1 + alpha * |r|``, signed as implicit expects.
 
@@ -189,14 +207,14 @@ class MatrixFactorizationRecommender(Recommender):
         solver.user_factors, solver.item_factors = self._user_factors, self._video_factors
         with _THREADPOOLS.limit(limits=1, user_api="blas"):
             if len(new_users):
-                self._user_factors[new_users] = solver.recalculate_user(new_users, rows)
+                self._user_factors[new_users] = _solve(solver.recalculate_user, new_users, rows)
             if len(new_videos):
                 u, v, val = (np.concatenate(parts) for parts in zip(*self._since_fit))
                 row_of = np.full(r.shape[1], -1, dtype=np.int64)
                 row_of[new_videos] = np.arange(len(new_videos))
                 keep = row_of[v] >= 0
                 cols = sp.csr_matrix((val[keep], (row_of[v[keep]], u[keep])), shape=(len(new_videos), r.shape[0]))
-                self._video_factors[new_videos] = solver.recalculate_item(new_videos, confidence(cols, self.alpha))
+                self._video_factors[new_videos] = _solve(solver.recalculate_item, new_videos, confidence(cols, self.alpha))
 
     # -- the contract ---------------------------------------------------------------------
     def observe(self, events, view):
