@@ -164,15 +164,17 @@ class FeedModel(mesa.Model):
             lambda group, block: self.streams.at("rerank", t, group, block),
         )
         feeds = assemble_feeds(groups, candidates, seen, self.config.feed, self.world.users.n, stage)
-        self.explain_sample(groups, feeds)
+        self.explain_sample(groups, feeds, candidates)
         rows, from_inbox = insert_inbox(feeds, inbox, users)
         parents = np.where(from_inbox, self.inbox_parent[users][:, None], -1)
         return users, rows, parents
 
-    def explain_sample(self, groups, feeds: np.ndarray) -> None:
+    def explain_sample(self, groups, feeds: np.ndarray, candidates: np.ndarray) -> None:
         """Keep "why this was shown" for ``feed.explain_users`` sampled visitors: each feed
-        video's score as the recommender's named parts. The recommender's random state is
-        restored afterwards, so explaining never changes a run."""
+        video's score as the recommender's named parts, explained against the whole
+        candidate pool (as it was scored). The recommender's random state is restored
+        afterwards, so explaining never changes a run; a recommender that draws at random
+        explains with a fresh draw."""
         n = self.config.feed.explain_users
         visiting = np.concatenate([g[2] for g in groups])
         if n == 0 or len(visiting) == 0:
@@ -185,10 +187,12 @@ class FeedModel(mesa.Model):
             if len(videos) == 0:
                 continue
             state = rec.rng.bit_generator.state
-            parts = rec.explain(int(user), videos, self._view_for(rec))
+            parts = rec.explain(int(user), candidates, self._view_for(rec))
             rec.rng.bit_generator.state = state
+            cols = np.searchsorted(candidates, videos)  # the pool is sorted; feed videos are in it
             for name, values in parts.items():
-                for position, (video, value) in enumerate(zip(videos, np.asarray(values, dtype=float))):
+                shown = np.asarray(values, dtype=float)[cols]
+                for position, (video, value) in enumerate(zip(videos, shown)):
                     self.explanations.append(
                         {"step": self.t, "user": int(user), "video": int(video), "slot": position,
                          "recommender": rec.name, "part": name, "value": float(value)}

@@ -176,3 +176,18 @@ def test_explanations_are_kept_for_sampled_users_and_change_nothing():
     # without re-rankers a feed is in score order: explained totals fall with the slot
     for _, g in totals.groupby(["step", "user"]):
         assert (np.diff(g.sort_values("slot").value.to_numpy()) <= 1e-9).all()
+
+
+def test_explanations_score_the_feed_against_the_whole_pool():
+    """Chronological scores recency as a rank over the pool: explained against the pool, the
+    first step's feed holds its top ranks (C-1)/C, (C-2)/C, ... exactly."""
+    scenario = small(
+        steps=1, recommender={"name": "chronological", "params": {"followed_first": False}},
+        holdout={"fraction": 0.0}, feed={"explain_users": 3, "inbox": False},
+    )
+    model = sim.run(scenario, write=False).model
+    frame = model.explanations_frame()
+    c = scenario.feed.n_candidates
+    for _, g in frame.groupby("user"):
+        values = g.sort_values("slot").value.to_numpy()
+        np.testing.assert_allclose(values, (c - 1 - np.arange(len(values))) / c)
