@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import measure
 from .model import FeedModel
 from .recommenders.base import Recommender
 from .scenario import Scenario, ScenarioError
@@ -126,7 +127,7 @@ def summarise(model: FeedModel, metrics: pd.DataFrame, wall: float, complete: bo
     n = len(log)
     holdout = model.world.users.holdout[log.observed.column("user")] if n else np.zeros(0, bool)
     util = log.hidden.column("utility")
-    periodic = model.update_periodic_metrics() if steps_done else {}
+    periodic = model.final_periodic_metrics() if steps_done else {}
 
     def mean(x):
         return float(np.mean(x)) if len(x) else float("nan")
@@ -154,9 +155,15 @@ def summarise(model: FeedModel, metrics: pd.DataFrame, wall: float, complete: bo
         "active_users_final": int(metrics["active_users"].iloc[-1]) if steps_done else 0,
         "churned_users": int(model.world.users.churned.sum()),
         "follows": int(model.follows.matrix.nnz),
+        **{k: _nanmean(metrics[k]) for k in measure.keys(model.config.metrics.families)[0] if k in metrics},
         **periodic,
     }
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in summary.items()}
+
+
+def _nanmean(series: pd.Series) -> float:
+    values = series.to_numpy(dtype=float)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def _result(model: FeedModel, wall: float, complete: bool) -> RunResult:

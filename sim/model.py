@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from . import metrics
+from . import measure, metrics
 from .behaviour import UtilityModel, drift_and_satiate, respond, update_retention, visitors
 from .feed import assemble_feeds, candidate_columns, candidate_pool, insert_inbox, seen_pairs
 from .log import InteractionLog
@@ -92,12 +92,14 @@ class FeedModel(mesa.Model):
         self.explanations: list[dict] = []
         self.inbox_video = np.full(users.n, -1, dtype=np.int64)
         self.inbox_parent = np.full(users.n, -1, dtype=np.int64)
-        self.latest: dict[str, float] = {k: float("nan") for k in STEP_METRICS + PERIODIC_METRICS}
+        self.step_keys = STEP_METRICS + measure.keys(cfg.metrics.families)[0]
+        self.periodic_keys = PERIODIC_METRICS + measure.keys(cfg.metrics.families)[1]
+        self.latest: dict[str, float] = {k: float("nan") for k in self.step_keys + self.periodic_keys}
         for s in range(-WARMUP_STEPS, 0):
             self.world.upload(s, self.streams.at("uploads", s))
         self.counters.grow(self.world.videos.n)
         self.datacollector = mesa.DataCollector(
-            model_reporters={k: (lambda m, k=k: m.latest[k]) for k in STEP_METRICS + PERIODIC_METRICS}
+            model_reporters={k: (lambda m, k=k: m.latest[k]) for k in self.step_keys + self.periodic_keys}
         )
         if cfg.world.make_agents:
             from .agents import CreatorAgent, UserAgent
@@ -118,11 +120,12 @@ class FeedModel(mesa.Model):
         candidates = self.build_candidate_pool()                    # 2 candidate pool
         users, feeds, parents = self.serve_feeds(candidates)        # 3 score and assemble
         resp = respond(self.utility, users, feeds, self.config.behaviour, self.streams.at("behaviour", self.t))  # 4
+        measured = measure.step_metrics(self, users, feeds, resp, self._pool)  # before anything learns or drifts
         self.travel_shares(users, feeds, resp)                      # 5 shares travel
         events = self.record(users, feeds, resp, parents)           # 6 append to the log
         self.observe(events)                                        # 7 recommenders observe
         change = self.evolve(users, feeds, resp)                    # 8 drift, satiation, retention
-        self.collect(users, resp, change)                           # 9 metrics
+        self.collect(users, resp, change, measured)                 # 9 metrics
 
     # -- phases -----------------------------------------------------------------------
     def upload_videos(self) -> np.ndarray:
@@ -158,6 +161,7 @@ class FeedModel(mesa.Model):
         seen_u, seen_c = candidate_columns(seen_users, seen_videos, candidates, n_videos)
         blocked_u, blocked_c = self.controls.blocked_pairs(candidates, self.view)  # "not interested" honoured
         seen = (np.concatenate([seen_u, blocked_u]), np.concatenate([seen_c, blocked_c]))
+        self._pool = (candidates, *seen)  # for the step's metrics
         t = self.t
         stage = RerankStage(
             self.rerankers, self.config.feed.rerank_depth, self.view, self.controls.diversity_dial,
@@ -279,7 +283,7 @@ class FeedModel(mesa.Model):
         topic_mass = trend @ cat.column("tags", first)
         self.world.follow_trends(int(sound_mass.argmax()), int(topic_mass.argmax()), self.streams.at("trends", self.t))
 
-    def collect(self, users: np.ndarray, resp, change: float) -> None:
+    def collect(self, users: np.ndarray, resp, change: float, measured: dict[str, float]) -> None:
         """Cheap metrics every step; costly ones every ``metrics_every`` steps."""
         v = resp.viewed
         latest = self.latest
@@ -298,15 +302,17 @@ class FeedModel(mesa.Model):
         latest["n_videos"] = self.world.videos.n
         latest["follows"] = int(self.follows.matrix.nnz)
         latest["taste_change"] = change
+        latest.update(measured)
         if (self.t + 1) % self.config.metrics_every == 0 or self.t + 1 == self.config.steps:
             self.update_periodic_metrics()
         else:
-            for k in PERIODIC_METRICS:
+            for k in self.periodic_keys:
                 latest[k] = float("nan")
         self.datacollector.collect(self)
 
     def update_periodic_metrics(self) -> dict[str, float]:
-        """Exposure concentration over all videos and creators so far."""
+        """Exposure concentration over all videos and creators so far, and the costly
+        families of :mod:`sim.measure`."""
         n = self.world.videos.n
         views = self.counters.views[:n]
         creator_views = np.bincount(
@@ -318,5 +324,13 @@ class FeedModel(mesa.Model):
             "top1_share": metrics.top_share(views, 0.01),
             "top20_share": metrics.top_share(views, 0.20),
         }
+        out.update(measure.periodic_metrics(self))
         self.latest.update(out)
+        self._periodic_at = (self.steps, len(self.log))
         return out
+
+    def final_periodic_metrics(self) -> dict[str, float]:
+        """The costly metrics for the state the run ended in (computed once per state)."""
+        if getattr(self, "_periodic_at", None) == (self.steps, len(self.log)):
+            return {k: self.latest[k] for k in self.periodic_keys}
+        return self.update_periodic_metrics()

@@ -25,7 +25,7 @@ STREAMS = ("world", "social", "holdout", "recommender")
 #: visitors) still share each step's randomness for uploads, visits, responses and more.
 STEP_STREAMS = (
     "uploads", "trends", "feed", "visits", "behaviour", "churn", "shares", "follows", "privacy",
-    "controls", "rerank", "explain",
+    "controls", "rerank", "explain", "metrics",
 )
 
 _STEP_OFFSET = 1 << 20  # keeps spawn keys non-negative for warm-up steps (negative step numbers)

@@ -228,6 +228,21 @@ class ControlsConfig(_Section):
     )
 
 
+MetricFamily = Literal["welfare", "overfit", "echo", "amplification", "privacy", "segments"]
+
+
+class MetricsConfig(_Section):
+    """Which metric families a run computes (engagement is always on)."""
+
+    families: list[MetricFamily] = Field(
+        default_factory=lambda: ["welfare", "overfit", "echo", "amplification", "privacy", "segments"],
+        description="Metric families to compute: welfare, overfit, echo, amplification, privacy, segments.",
+    )
+    sample_users: Count = Field(
+        256, description="Visitors sampled per step for regret, Kendall tau and list diversity."
+    )
+
+
 class PrivacyConfig(_Section):
     """Local differential privacy on the like bits the platform sees."""
 
@@ -268,6 +283,7 @@ class Scenario(_Section):
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig, description="The recommender.")
     feed: FeedConfig = Field(default_factory=FeedConfig, description="Feed assembly.")
     controls: ControlsConfig = Field(default_factory=ControlsConfig, description="User controls.")
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="What a run measures.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Privacy of like bits.")
     holdout: HoldoutConfig = Field(default_factory=HoldoutConfig, description="The holdout group.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Outputs.")

@@ -1,0 +1,196 @@
+"""What a run measures, and when: the metric functions of :mod:`sim.metrics` applied to a
+FeedModel's state.
+
+Per step (cheap, on this step's impressions and a sample of visitors):
+  welfare   ``regret``: normalised regret of the treatment feed against the oracle and a
+            random feed, computed as counterfactuals on the same candidate pool;
+  overfit   ``kendall_tau`` between the recommender's scores and true utility on the pool,
+            and ``like_bait_share`` of impressions;
+  echo      ``intra_list_diversity`` of served feeds (latent topics).
+Every ``metrics_every`` steps and at the end (costly, over the whole run so far):
+  echo          homogenisation (random pairs, nearest neighbours), topic entropy, taste
+                drift, polarisation, effective clusters, co-like modularity;
+  amplification amplification ratio by creator and by sound against the holdout, ARP, APLT,
+                coverage, cascades;
+  privacy       the hidden trait's AUC from the likes the platform holds (Kosinski et al.);
+  segments      segments recovered from likes (ARI, NMI) and a campaign's targeting lift.
+
+Metrics never draw from a stream a subsystem uses (they have their own per step), and the
+recommender's random state is restored after it is asked for sample scores, so measuring
+never changes a run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import metrics as M
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import FeedModel
+
+STEP_KEYS = {
+    "welfare": ("regret", "utility_oracle", "utility_random"),
+    "overfit": ("kendall_tau", "like_bait_share"),
+    "echo": ("intra_list_diversity",),
+}
+PERIODIC_KEYS = {
+    "echo": (
+        "homogenization_random", "homogenization_nearest", "topic_entropy", "taste_drift",
+        "polarization", "effective_clusters", "co_like_modularity",
+    ),
+    "amplification": (
+        "amplification_creator_mean", "amplification_creator_median", "amplified_creator_share",
+        "amplification_sound_mean", "arp", "aplt", "coverage", "cascade_size_mean", "cascade_depth_max",
+        "structural_virality_mean",
+    ),
+    "privacy": ("trait_auc",),
+    "segments": ("segment_ari", "segment_nmi", "targeting_lift"),
+}
+
+
+def keys(families) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(per-step keys, periodic keys) of the chosen families."""
+    step = tuple(k for f in families for k in STEP_KEYS.get(f, ()))
+    periodic = tuple(k for f in families for k in PERIODIC_KEYS.get(f, ()))
+    return step, periodic
+
+
+def _quiet(fn, *args, **kwargs):
+    """Call a metric with its UndefinedMetricWarning silenced (it returns NaN, the record says so)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", M.UndefinedMetricWarning)
+        return fn(*args, **kwargs)
+
+
+def step_metrics(model: FeedModel, users: np.ndarray, feeds: np.ndarray, resp, pool) -> dict[str, float]:
+    """This step's cheap metrics. ``feeds`` are the recommended feeds of ``users`` (before
+    inbox items); ``pool`` is (candidates, seen_users, seen_cols)."""
+    fams = model.config.metrics.families
+    out: dict[str, float] = {}
+    holdout = model.world.users.holdout
+    treated = users[~holdout[users]]
+    rows = np.flatnonzero(~holdout[users])
+    candidates, seen_users, seen_cols = pool
+    rng = model.streams.at("metrics", model.t)
+    n = min(model.config.metrics.sample_users, len(treated))
+    need_block = ("welfare" in fams or "overfit" in fams) and n > 0 and len(candidates) > 0
+    if need_block:
+        pick = np.sort(rng.choice(len(treated), n, replace=False))
+        sample, sample_rows = treated[pick], rows[pick]
+        block = model.utility(sample[:, None], candidates[None, :]).astype(np.float64)
+        row_of = np.full(model.world.users.n, -1)
+        row_of[sample] = np.arange(n)
+        r = row_of[seen_users]
+        eligible = np.ones(block.shape, dtype=bool)
+        eligible[r[r >= 0], seen_cols[r >= 0]] = False
+    if "welfare" in fams:
+        if need_block:
+            served = feeds[sample_rows]
+            served_u = model.utility(sample[:, None], np.maximum(served, 0)).astype(np.float64)
+            u_rec = float(served_u[served >= 0].mean()) if (served >= 0).any() else float("nan")
+            u_or, u_rand = _quiet(M.counterfactual_feed_utility, block, feeds.shape[1], eligible)
+            out.update(
+                regret=_quiet(M.normalised_regret, u_rec, u_or, u_rand), utility_oracle=u_or, utility_random=u_rand
+            )
+        else:
+            out.update(regret=np.nan, utility_oracle=np.nan, utility_random=np.nan)
+    if "overfit" in fams:
+        tau = np.nan
+        if need_block:
+            rec = model.recommender
+            state = rec.rng.bit_generator.state
+            scores = np.asarray(rec.score(sample, candidates, model._view_for(rec)), dtype=np.float64)
+            rec.rng.bit_generator.state = state
+            tau = _quiet(M.score_utility_kendall, scores, block, eligible)
+        bait = model.world.videos.latent.column("like_bait")[np.maximum(feeds, 0)] > 0
+        out.update(kendall_tau=tau, like_bait_share=_quiet(M.like_bait_share, bait[resp.viewed]))
+    if "echo" in fams:
+        topics = model.world.videos.latent.column("topics")
+        k = min(64, len(users))
+        take = rng.choice(len(users), k, replace=False) if k else np.zeros(0, int)
+        vecs = topics[np.maximum(feeds[take], 0)]
+        ild = _quiet(M.intra_list_diversity, vecs, feeds[take] >= 0) if k else np.nan
+        out["intra_list_diversity"] = float(np.nanmean(ild)) if np.size(ild) else np.nan
+    return out
+
+
+def periodic_metrics(model: FeedModel) -> dict[str, float]:
+    """The costly metrics over the run so far (every ``metrics_every`` steps and at the end)."""
+    fams = model.config.metrics.families
+    out: dict[str, float] = {}
+    log, world = model.log, model.world
+    n_users, n_videos = world.users.n, world.videos.n
+    user = log.observed.column("user")
+    video = log.observed.column("video")
+    seed = model.config.seed
+    if "echo" in fams:
+        consumed = M.consumption_matrix(user, video, n_users, n_videos)
+        sample = _sample_users(consumed, 2000, seed)
+        topics = world.videos.latent.column("topics")
+        per_user_topics = consumed @ topics
+        active = np.asarray(consumed.sum(axis=1)).ravel() > 0
+        out.update(
+            homogenization_random=_quiet(M.homogenization, consumed, "random", seed=seed),
+            homogenization_nearest=_quiet(M.homogenization, consumed[sample], "nearest", seed=seed),
+            topic_entropy=float(np.nanmean(_quiet(M.topic_entropy, per_user_topics[active]))) if active.any() else np.nan,
+            taste_drift=float(M.taste_drift(world.users.taste, world.users.taste0).mean()),
+            polarization=_quiet(M.polarization, world.users.taste, seed=seed),
+            effective_clusters=_quiet(
+                M.effective_clusters, world.users.taste, "kmeans", n_clusters=model.config.world.n_segments, seed=seed
+            ),
+            co_like_modularity=_quiet(M.co_like_modularity, log.like_matrix(n_users, n_videos), world.users.segment),
+        )
+    if "amplification" in fams:
+        treated = ~world.users.holdout[user]
+        creator = world.videos.catalog.column("creator")[video]
+        sound = world.videos.catalog.column("sound")[video]
+        n_t, n_c = int((~world.users.holdout).sum()), int(world.users.holdout.sum())
+        by_creator = _quiet(M.amplification_by_group, user, creator, treated, world.creators.n, n_t, n_c)
+        by_sound = _quiet(M.amplification_by_group, user, sound, treated, model.config.world.n_sounds, n_t, n_c)
+        reached = (by_creator["reach_treatment"] + by_creator["reach_control"]) > 0
+        a = np.asarray(by_creator["amplification"], dtype=float)[reached]
+        s_reached = (by_sound["reach_treatment"] + by_sound["reach_control"]) > 0
+        popularity = M.item_popularity(user, video, n_videos, n_users)
+        tail = M.long_tail_mask(popularity)
+        cascades = _quiet(M.cascades_from_log, video, user, log.observed.column("share_parent"))
+        out.update(
+            amplification_creator_mean=float(np.nanmean(a)) if a.size and not np.isnan(a).all() else np.nan,
+            amplification_creator_median=float(np.nanmedian(a)) if a.size and not np.isnan(a).all() else np.nan,
+            amplified_creator_share=float(np.mean(a > 0)) if a.size else np.nan,
+            amplification_sound_mean=float(np.nanmean(np.asarray(by_sound["amplification"], float)[s_reached]))
+            if s_reached.any() and n_c > 0 else np.nan,
+            arp=_quiet(M.average_recommendation_popularity, user[treated], video[treated], popularity),
+            aplt=_quiet(M.aplt, user[treated], video[treated], tail),
+            coverage=_quiet(M.catalogue_coverage, video, n_videos),
+            cascade_size_mean=float(cascades["size"].mean()) if len(cascades["size"]) else 0.0,
+            cascade_depth_max=float(cascades["depth"].max()) if len(cascades["depth"]) else 0.0,
+            structural_virality_mean=float(np.nanmean(cascades["virality"]))
+            if len(cascades["virality"]) and not np.isnan(cascades["virality"]).all() else np.nan,
+        )
+    if "privacy" in fams:
+        likes = log.like_matrix(n_users, n_videos, observed=True)  # what the platform holds
+        out["trait_auc"] = float(_quiet(M.trait_auc, likes, world.users.trait, seed=seed).auc)
+    if "segments" in fams:
+        likes = log.like_matrix(n_users, n_videos, observed=True)
+        k = model.config.world.n_segments
+        predicted = _quiet(M.recover_segments, likes, k, seed=seed)
+        rec = _quiet(M.segment_recovery, world.users.segment, predicted)
+        topic = int(np.argmax(world.centroids[0]))  # a campaign for segment 0's main topic
+        budget = max(1, n_users // k)
+        lift = _quiet(
+            M.targeting_lift, world.users.taste[:, topic], predicted, likes,
+            world.videos.catalog.column("tags"), [topic], budget,
+        )
+        out.update(segment_ari=float(rec.ari), segment_nmi=float(rec.nmi), targeting_lift=float(lift))
+    return out
+
+
+def _sample_users(consumed, n: int, seed: int) -> np.ndarray:
+    active = np.flatnonzero(np.diff(consumed.indptr))
+    if len(active) <= n:
+        return active
+    return np.sort(np.random.default_rng(seed).choice(active, n, replace=False))
