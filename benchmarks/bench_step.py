@@ -4,6 +4,9 @@ For each size (users), in a fresh subprocess so peak memory is its own:
   * seconds per step and user-steps per second over ``--steps`` steps (log kept),
     after a few warm-up steps;
   * peak resident memory of the process (ru_maxrss);
+  * the step with the per-step metric families (welfare, overfit, echo) switched on, to show
+    what measuring costs (the costly periodic families run every ``metrics_every`` steps and
+    are left out here);
   * the kernel floor: the bare score product (users x topics @ topics x candidates) plus
     top-K selection for the same shapes, block by block as the engine does it; the ratio
     step / floor says how much the rest of the step costs. numpy's argpartition floor is
@@ -48,14 +51,15 @@ def kernel_floor(n_users: int, n_candidates: int, k: int, n_topics: int, chunk: 
     }
 
 
-def one(n_users: int, recommender: str, steps: int, warmup: int) -> dict:
+def one(n_users: int, recommender: str, steps: int, warmup: int, families: list[str] | None) -> dict:
     import sim
 
     scenario = sim.Scenario(
         name="bench",
         seed=1,
-        steps=steps + warmup,
+        steps=steps + warmup + 1,  # the last step, with the costly end-of-run metrics, is not run
         metrics_every=10**6,
+        metrics={"families": [] if families is None else families},
         world={"n_users": n_users, "n_creators": max(300, n_users // 20), "make_agents": False},
         feed={"feed_size": 10, "n_candidates": 2000},
         recommender={"name": recommender},
@@ -93,21 +97,29 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--families", nargs="*", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(args.sizes[0], args.recommenders[0], args.steps, args.warmup)))
+        print(json.dumps(one(args.sizes[0], args.recommenders[0], args.steps, args.warmup, args.families)))
         return
-    header = f"{'users':>8} {'recommender':>13} {'s/step':>8} {'user-steps/s':>13} {'peak MB':>8} {'log MB':>7} {'floor s':>8} {'step/floor':>10} {'argpart floor s':>15}"
+    header = (
+        f"{'users':>8} {'recommender':>13} {'s/step':>8} {'user-steps/s':>13} {'peak MB':>8} {'log MB':>7} "
+        f"{'floor s':>8} {'step/floor':>10} {'argpart floor s':>15} {'+ step metrics s':>17}"
+    )
     print(header)
     for rec in args.recommenders:
         for n in args.sizes:
             cmd = [sys.executable, __file__, "--one", "--sizes", str(n), "--recommenders", rec,
                    "--steps", str(args.steps), "--warmup", str(args.warmup)]
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            with_metrics = cmd + ["--families", "welfare", "overfit", "echo"]
+            measured = json.loads(
+                subprocess.run(with_metrics, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            )
             print(
                 f"{res['users']:>8,} {rec:>13} {res['step_s']:>8.3f} {res['user_steps_per_s']:>13,} "
                 f"{res['peak_mb']:>8,.0f} {res['log_mb']:>7,.0f} {res['floor_s']:>8.3f} {res['step_over_floor']:>10.2f} "
-                f"{res['floor_argpartition_s']:>15.3f}",
+                f"{res['floor_argpartition_s']:>15.3f} {measured['step_s']:>17.3f}",
                 flush=True,
             )
 

@@ -239,7 +239,7 @@ class MetricsConfig(_Section):
         description="Metric families to compute: welfare, overfit, echo, amplification, privacy, segments.",
     )
     sample_users: Count = Field(
-        256, description="Visitors sampled per step for regret, Kendall tau and list diversity."
+        256, description="Visitors sampled per step for regret (Kendall tau uses 64 of them)."
     )
 
 
