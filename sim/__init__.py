@@ -6,6 +6,7 @@
 ['active_users_final', 'churned_users', 'comment_rate']
 """
 
+from .compare import Comparison, compare
 from .experiments import RunInterrupted, RunResult, run
 from .model import FeedModel
 from .platform import PlatformView
@@ -13,6 +14,7 @@ from .recommenders import Events, Recommender, RecommenderError, make_recommende
 from .scenario import Scenario, ScenarioError
 
 __all__ = [
+    "Comparison",
     "Events",
     "FeedModel",
     "PlatformView",
@@ -22,6 +24,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "compare",
     "make_recommender",
     "register_recommender",
     "run",

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -103,6 +104,99 @@ def run(
     if not quiet:
         print_summary(result.summary, title=f"{cfg.name}: {cfg.recommender.name}, seed {cfg.seed}")
     out.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
+
+
+def _load(scenario: Path, set_: list[str] | None, steps: int | None, seed: int | None):
+    from .scenario import Scenario, ScenarioError
+
+    overrides = [] if steps is None else [f"steps={steps}"]
+    overrides += [] if seed is None else [f"seed={seed}"]
+    try:
+        return Scenario.load(scenario, overrides + list(set_ or []))
+    except ScenarioError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def compare(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    recommender: Annotated[list[str], typer.Option("--recommender", "-r", help="A recommender to compare (repeat).")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a field (repeatable).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Steps to run.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the comparison.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Several recommenders on one world and seed: a side-by-side table and figures."""
+    from datetime import datetime
+
+    from .compare import compare as run_compare
+    from .experiments import RunInterrupted
+    from .recommenders import RecommenderError, make_recommender
+    from .scenario import ScenarioError
+
+    cfg = _load(scenario, set_, steps, seed)
+    for name in recommender:
+        try:
+            make_recommender(name)
+        except RecommenderError as exc:
+            fail(str(exc))
+    out_dir = out_dir or Path(cfg.output.dir) / f"compare-{cfg.name}-seed{cfg.seed}-{datetime.now():%Y%m%d-%H%M%S}"
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=quiet or not err.is_terminal, transient=True,
+    )
+    tasks = {}
+    try:
+        with progress:
+            def report(label, i, n):
+                if label not in tasks:
+                    tasks[label] = progress.add_task(label, total=n)
+                progress.update(tasks[label], completed=i)
+
+            result = run_compare(cfg, list(recommender), out=out_dir, progress=report)
+    except (ScenarioError, RecommenderError) as exc:
+        fail(str(exc))
+    except RunInterrupted:
+        err.print("interrupted; finished runs are in " + str(out_dir), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not quiet:
+        table = Table(title=f"{cfg.name}, seed {cfg.seed}: one world, {len(recommender)} recommenders", header_style="bold")
+        table.add_column("metric", no_wrap=True)
+        for col in result.table.columns:
+            table.add_column(str(col), justify="right")
+        for metric, row in result.table.iterrows():
+            table.add_row(metric, *("n/a" if np.isnan(v) else f"{v:.4g}" for v in row))
+        out.print(table)
+    out.print(f"comparison folder: {result.out}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def replicate(
+    name: Annotated[str, typer.Argument(help="chaney, kosinski, huszar, mansoury or goodhart.")],
+    small: Annotated[bool, typer.Option("--small", help="The small version (seconds), as the tests run it.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the figure and table.")] = None,
+) -> None:
+    """Reproduce a published result: writes its figure and table, prints which claims hold."""
+    from .replications import REPLICATIONS, replicate as run_replication
+
+    if name not in REPLICATIONS:
+        fail(f"unknown replication {name!r} (known: {', '.join(REPLICATIONS)})")
+    out_dir = out_dir or Path("runs") / f"replicate-{name}{'-small' if small else ''}-seed{seed}"
+    with err.status(f"replicating {REPLICATIONS[name][1]} ..."):
+        result = run_replication(name, size="small" if small else "full", out=out_dir, seed=seed)
+    table = Table(title=REPLICATIONS[name][1], header_style="bold")
+    for col in result.table.columns:
+        table.add_column(str(col), justify="right")
+    for _, row in result.table.iterrows():
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+    for claim, holds in result.claims.items():
+        out.print(f"{'[green]holds[/]' if holds else '[red]does not hold[/]'}: {claim}")
+    if result.notes:
+        out.print(result.notes, highlight=False)
+    out.print(f"figure and table: {out_dir}", highlight=False, soft_wrap=True)
 
 
 def print_summary(summary: dict, title: str) -> None:
