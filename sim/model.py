@@ -115,7 +115,7 @@ class FeedModel(mesa.Model):
 
     def step(self) -> None:
         """One step: the phases of DESIGN.md, in order."""
-        self.view.step = self.t
+        self.view.step = self.oracle_view.step = self.t
         self.upload_videos()                                       # 1 creators upload
         candidates = self.build_candidate_pool()                    # 2 candidate pool
         users, feeds, parents = self.serve_feeds(candidates)        # 3 score and assemble

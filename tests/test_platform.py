@@ -123,3 +123,11 @@ def test_randomized_response_flip_rate_and_identity():
     for eps in (0.1, 1.0, 3.0):
         out = randomized_response(bits, eps, rng)
         assert abs(np.mean(out != bits) - 1 / (1 + np.exp(eps))) < 0.005
+
+
+def test_the_oracle_view_keeps_time_with_the_platform_view():
+    rec = PrivilegedRecording()
+    model = FeedModel(small(steps=3), recommender=rec)
+    for _ in range(3):
+        model.step()
+    assert model.oracle_view.step == model.view.step == 2
