@@ -2,8 +2,8 @@
 
 >>> import sim
 >>> result = sim.run(sim.Scenario(steps=5, world={"n_users": 300}), write=False)
->>> sorted(result.summary)[:3]
-['active_users_final', 'churned_users', 'comment_rate']
+>>> result.summary["complete"], len(result.metrics)
+(True, 5)
 """
 
 from .compare import Comparison, compare

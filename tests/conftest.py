@@ -13,12 +13,14 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
 def small(**overrides) -> sim.Scenario:
-    """A small world: 400 users, 60 creators, 300 candidates."""
+    """A small world: 400 users, 60 creators, 300 candidates; metric families off unless
+    asked for (``metrics={"families": [...]}``), to keep the tests quick."""
     data = {
         "seed": 11,
         "steps": 12,
         "world": {"n_users": 400, "n_creators": 60, "make_agents": False},
         "feed": {"n_candidates": 300},
+        "metrics": {"families": []},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):

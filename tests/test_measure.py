@@ -10,9 +10,11 @@ from sim import measure
 
 from .conftest import small
 
+ALL = ["welfare", "overfit", "echo", "amplification", "privacy", "segments"]
+
 
 def test_every_family_lands_in_metrics_and_summary():
-    result = sim.run(small(steps=6, metrics_every=3), write=False)
+    result = sim.run(small(steps=6, metrics_every=3, metrics={"families": ALL}), write=False)
     step_keys, periodic_keys = measure.keys(result.scenario.metrics.families)
     for key in step_keys + periodic_keys:
         assert key in result.metrics, key
@@ -25,15 +27,16 @@ def test_every_family_lands_in_metrics_and_summary():
 
 
 def test_oracle_has_no_regret_and_random_about_one():
-    oracle = sim.run(small(steps=4, recommender={"name": "oracle"}, holdout={"fraction": 0.0}, feed={"inbox": False}), write=False)
-    rand = sim.run(small(steps=4, recommender={"name": "random"}, holdout={"fraction": 0.0}, feed={"inbox": False}), write=False)
+    fams = {"families": ["welfare", "overfit"]}
+    oracle = sim.run(small(steps=4, recommender={"name": "oracle"}, holdout={"fraction": 0.0}, feed={"inbox": False}, metrics=fams), write=False)
+    rand = sim.run(small(steps=4, recommender={"name": "random"}, holdout={"fraction": 0.0}, feed={"inbox": False}, metrics=fams), write=False)
     assert np.allclose(oracle.metrics["regret"], 0.0, atol=1e-6)
     assert abs(rand.metrics["regret"].mean() - 1.0) < 0.15
     assert oracle.metrics["kendall_tau"].min() > 0.99
 
 
 def test_families_can_be_switched_off_and_measuring_changes_nothing():
-    full = sim.run(small(steps=5, recommender={"name": "random"}), write=False)
+    full = sim.run(small(steps=5, recommender={"name": "random"}, metrics={"families": ALL}), write=False)
     bare = sim.run(small(steps=5, recommender={"name": "random"}, metrics={"families": []}), write=False)
     assert "regret" not in bare.metrics and "trait_auc" not in bare.summary
     shared = [c for c in bare.metrics.columns]

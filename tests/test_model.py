@@ -62,7 +62,7 @@ def test_two_recommenders_on_one_seed_face_the_same_world():
 
 
 def test_oracle_beats_random_on_true_utility(baseline):
-    short = baseline.with_overrides(["steps=15"])
+    short = baseline.with_overrides(["steps=15", "metrics.families=[]"])
     oracle = sim.run(short.with_recommender("oracle"), write=False)
     rand = sim.run(short.with_recommender("random"), write=False)
     assert oracle.summary["mean_utility"] > rand.summary["mean_utility"] + 0.5
@@ -71,7 +71,7 @@ def test_oracle_beats_random_on_true_utility(baseline):
 
 
 def test_popularity_concentrates_exposure_more_than_random(baseline):
-    short = baseline.with_overrides(["steps=15"])
+    short = baseline.with_overrides(["steps=15", "metrics.families=[]"])
     pop = sim.run(short, write=False)
     rand = sim.run(short.with_recommender("random"), write=False)
     assert pop.summary["recommender"] == "popularity"
@@ -82,7 +82,7 @@ def test_popularity_concentrates_exposure_more_than_random(baseline):
 def test_engagement_is_calibrated_near_kuairec(baseline):
     """Median watch ratio ~0.7 (KuaiRec 0.716), like rate a few percent to ~10%, shares and
     comments rarer, video length median ~10 s."""
-    result = sim.run(baseline.with_overrides(["steps=10"]), write=False)
+    result = sim.run(baseline.with_overrides(["steps=10", "metrics.families=[]"]), write=False)
     s = result.summary
     assert 0.55 <= s["watch_ratio_median"] <= 0.95
     assert 0.02 <= s["like_rate"] <= 0.15

@@ -21,7 +21,7 @@ def builtin_names() -> list[str]:
 
 @pytest.fixture(scope="module")
 def baseline_results():
-    scenario = sim.Scenario.load(BASELINE, overrides=["steps=15", "feed.explain_users=0"])
+    scenario = sim.Scenario.load(BASELINE, overrides=["steps=15", "feed.explain_users=0", "metrics.families=[]"])
     out = {}
     for name in builtin_names():
         params = {"base": "popularity"} if name == "epsilon_greedy" else {}
