@@ -148,12 +148,13 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
             co_like_modularity=_quiet(M.co_like_modularity, log.like_matrix(n_users, n_videos), world.users.segment),
         )
     if "amplification" in fams:
-        treated = ~world.users.holdout[user]
+        treated = ~world.users.holdout[user]  # one flag per impression
         creator = world.videos.catalog.column("creator")[video]
         sound = world.videos.catalog.column("sound")[video]
         n_t, n_c = int((~world.users.holdout).sum()), int(world.users.holdout.sum())
-        by_creator = _quiet(M.amplification_by_group, user, creator, treated, world.creators.n, n_t, n_c)
-        by_sound = _quiet(M.amplification_by_group, user, sound, treated, model.config.world.n_sounds, n_t, n_c)
+        in_treatment = ~world.users.holdout  # one flag per user id
+        by_creator = _quiet(M.amplification_by_group, user, creator, in_treatment, world.creators.n, n_t, n_c)
+        by_sound = _quiet(M.amplification_by_group, user, sound, in_treatment, model.config.world.n_sounds, n_t, n_c)
         reached = (by_creator["reach_treatment"] + by_creator["reach_control"]) > 0
         a = np.asarray(by_creator["amplification"], dtype=float)[reached]
         s_reached = (by_sound["reach_treatment"] + by_sound["reach_control"]) > 0
