@@ -156,6 +156,7 @@ def summarise(model: FeedModel, metrics: pd.DataFrame, wall: float, complete: bo
         "churned_users": int(model.world.users.churned.sum()),
         "follows": int(model.follows.matrix.nnz),
         **{k: _nanmean(metrics[k]) for k in measure.keys(model.config.metrics.families)[0] if k in metrics},
+        **measure.run_metrics(model, metrics),
         **periodic,
     }
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in summary.items()}

@@ -5,7 +5,8 @@ Per step (cheap, on this step's impressions and a sample of visitors):
   welfare   ``regret``: normalised regret of the treatment feed against the oracle and a
             random feed, computed as counterfactuals on the same candidate pool;
   overfit   ``kendall_tau`` between the recommender's scores and true utility on the pool,
-            and ``like_bait_share`` of impressions;
+            and ``like_bait_share`` of impressions; over the run (summary only),
+            ``like_utility_divergence`` of the like-rate and utility series;
   echo      ``intra_list_diversity`` of served feeds (latent topics).
 Every ``metrics_every`` steps and at the end (costly, over the whole run so far):
   echo          homogenisation (random pairs, nearest neighbours), topic entropy, taste
@@ -190,6 +191,16 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
             world.videos.catalog.column("tags"), [topic], budget,
         )
         out.update(segment_ari=float(rec.ari), segment_nmi=float(rec.nmi), targeting_lift=float(lift))
+    return out
+
+
+def run_metrics(model: FeedModel, metrics) -> dict[str, float]:
+    """Metrics of the whole run's per-step series (for the summary)."""
+    out: dict[str, float] = {}
+    if "overfit" in model.config.metrics.families:
+        out["like_utility_divergence"] = _quiet(
+            M.like_utility_divergence, metrics["like_rate"].to_numpy(float), metrics["mean_utility"].to_numpy(float)
+        )
     return out
 
 

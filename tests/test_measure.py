@@ -64,3 +64,13 @@ def test_a_placebo_holdout_shows_no_amplification():
     assert abs(placebo.summary["amplification_creator_median"]) < 0.15
     # a ranker concentrates reach: a few creators gain a lot (Huszar et al.'s wide spread)
     assert ranked.summary["amplification_creator_mean"] > placebo.summary["amplification_creator_mean"] + 0.2
+
+
+def test_summary_holds_the_like_utility_divergence_of_the_run():
+    from sim.metrics import like_utility_divergence
+
+    result = sim.run(small(steps=6, metrics={"families": ["overfit"]}), write=False)
+    expected = like_utility_divergence(result.metrics["like_rate"].to_numpy(), result.metrics["mean_utility"].to_numpy())
+    assert result.summary["like_utility_divergence"] == expected
+    bare = sim.run(small(steps=3), write=False)
+    assert "like_utility_divergence" not in bare.summary
