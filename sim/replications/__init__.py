@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: name -> (module, one-line description)
@@ -41,6 +42,22 @@ class Replication:
     figure: Path | None = None
     notes: str = ""
     extra: dict = field(default_factory=dict)
+
+
+def mean_interval(values) -> tuple[float, float, float]:
+    """Mean and 95% t-interval over seeds: ``(mean, low, high)``; the interval is NaN with one seed.
+
+    >>> mean_interval([1.0, 2.0, 3.0])[0]
+    2.0
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=np.float64)
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    return m, m - half, m + half
 
 
 def replicate(name: str, size: str = "full", out: str | Path | None = None, seed: int = 0) -> Replication:

@@ -29,6 +29,7 @@ import sim
 from sim import metrics as M
 from sim.recommenders.base import Recommender, make_recommender
 from sim.replications import Replication
+from sim.replications import mean_interval as _interval
 from sim.rng import Streams
 from sim.world import World
 
@@ -178,14 +179,6 @@ def taste_network(theta: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(a.astype(np.float32))
 
 
-def _interval(values) -> tuple[float, float, float]:
-    """Mean and 95% t-interval over seeds (the interval is NaN with one seed)."""
-    x = np.asarray(values, dtype=np.float64)
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return m, m - half, m + half
 
 
 def _run_seed(seed: int, steps: int, startup: int, checkpoints: np.ndarray) -> dict:

@@ -39,6 +39,7 @@ from sim.metrics.overfit import GoodhartCurve, best_of_n_pressure, goodhart_curv
 from sim.recommenders.base import register_recommender
 from sim.recommenders.value import ValueModel
 from sim.replications import Replication
+from sim.replications import mean_interval as _interval
 
 NAME = "goodhart"
 
@@ -262,14 +263,6 @@ def run_condition(weights: dict, seed: int, cfg: dict, overrides=()) -> pd.DataF
 METRICS = ("like_rate", "utility", "likes_per_session", "utility_per_session", "session_length", "like_bait_share")
 
 
-def _interval(values) -> tuple[float, float, float]:
-    """Mean and 95% t-interval over seeds (the interval is NaN with one seed)."""
-    x = np.asarray(values, dtype=np.float64)
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return m, m - half, m + half
 
 
 def summarise(per_seed: pd.DataFrame, label: str) -> pd.DataFrame:

@@ -31,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 import sim
 from sim import metrics as M
 from sim.replications import Replication
+from sim.replications import mean_interval as _interval
 
 NAME = "huszar"
 
@@ -170,14 +170,6 @@ def measure_run(model, burn_in: int) -> tuple[dict, np.ndarray]:
     return out, a
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval over seeds (the mean alone with one seed)."""
-    v = np.asarray(values, float)
-    m = float(np.mean(v))
-    if len(v) < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / np.sqrt(len(v)))
-    return m, m - half, m + half
 
 
 #: Columns given with a 95% interval over seeds.

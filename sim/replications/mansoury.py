@@ -20,17 +20,16 @@ numbers) is the no-feedback control; every claim asks for a change beyond it, in
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 import sim
 from sim import metrics as M
 from sim.recommenders.base import make_recommender
 from sim.replications import Replication
+from sim.replications import mean_interval as _interval
 from sim.replications.chaney import StartupThenTrain
 
 NAME = "mansoury"
@@ -218,14 +217,6 @@ def _run_seed(seed: int, n_users: int, rounds: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _interval(values) -> tuple[float, float, float]:
-    """Mean and 95% t-interval over seeds (the interval is NaN with one seed)."""
-    x = np.asarray(values, dtype=np.float64)
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return m, m - half, m + half
 
 
 def _change(y) -> float:
