@@ -176,11 +176,11 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
             structural_virality_mean=float(np.nanmean(cascades["virality"]))
             if len(cascades["virality"]) and not np.isnan(cascades["virality"]).all() else np.nan,
         )
+    if "privacy" in fams or "segments" in fams:
+        likes = log.like_matrix(n_users, n_videos, observed=True)  # what the platform holds, built once
     if "privacy" in fams:
-        likes = log.like_matrix(n_users, n_videos, observed=True)  # what the platform holds
         out["trait_auc"] = float(_quiet(M.trait_auc, likes, world.users.trait, seed=seed).auc)
     if "segments" in fams:
-        likes = log.like_matrix(n_users, n_videos, observed=True)
         k = model.config.world.n_segments
         predicted = _quiet(M.recover_segments, likes, k, seed=seed)
         rec = _quiet(M.segment_recovery, world.users.segment, predicted)
