@@ -200,6 +200,30 @@ def _check_creatable(path: Path, field: str) -> None:
             return
 
 
+def write_world(model: FeedModel, folder: Path) -> None:
+    """Beside the log, what reading it needs: ``videos.parquet`` (one row per video id: the
+    public catalog and the latent columns) and ``users.parquet`` (one row per user id:
+    segment, holdout flag, hidden trait, churned, plasticity, tastes at the start and the end)."""
+    import pyarrow.parquet as pq
+
+    from .table import arrow_table
+
+    videos = model.world.videos
+    columns = {"video": np.arange(videos.n, dtype=np.int32)}
+    columns.update({k: videos.catalog.column(k) for k in videos.catalog.names})
+    columns.update({k: videos.latent.column(k) for k in videos.latent.names})
+    pq.write_table(arrow_table(columns), str(folder / "videos.parquet"))
+    users = model.world.users
+    pq.write_table(
+        arrow_table({
+            "user": np.arange(users.n, dtype=np.int32), "segment": users.segment, "holdout": users.holdout,
+            "trait": users.trait, "churned": users.churned, "plasticity": users.plasticity,
+            "taste0": users.taste0, "taste": users.taste,
+        }),
+        str(folder / "users.parquet"),
+    )
+
+
 def write_run(result: RunResult, run_dir: Path) -> Path:
     """Write the run folder atomically: everything goes to a temporary sibling first."""
     from .report import plot_main_metrics
@@ -215,6 +239,7 @@ def write_run(result: RunResult, run_dir: Path) -> Path:
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
         if scenario.output.save_log and result.model is not None:
             result.model.log.to_parquet(tmp / "log.parquet")
+            write_world(result.model, tmp)
         if scenario.output.figures and len(result.metrics):
             title = f"{scenario.name}: {result.summary['recommender']} (seed {scenario.seed})"
             if not result.summary["complete"]:

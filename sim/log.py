@@ -130,12 +130,13 @@ class InteractionLog:
 
     def to_parquet(self, path: str | Path) -> None:
         """Write the log to one Parquet file with pyarrow."""
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        arrays = {k: pa.array(self.observed.column(k)) for k in self.observed.names}
-        arrays.update({k: pa.array(self.hidden.column(k)) for k in self.hidden.names})
-        pq.write_table(pa.table(arrays), str(path))
+        from .table import arrow_table
+
+        columns = {k: self.observed.column(k) for k in self.observed.names}
+        columns.update({k: self.hidden.column(k) for k in self.hidden.names})
+        pq.write_table(arrow_table(columns), str(path))
 
     def nbytes(self) -> int:
         return self.observed.nbytes() + self.hidden.nbytes()

@@ -95,6 +95,7 @@ class FeedModel(mesa.Model):
         self.step_keys = STEP_METRICS + measure.keys(cfg.metrics.families)[0]
         self.periodic_keys = PERIODIC_METRICS + measure.keys(cfg.metrics.families)[1]
         self.latest: dict[str, float] = {k: float("nan") for k in self.step_keys + self.periodic_keys}
+        self.measures = measure.MeasureState(users.n, self.world.n_topics, cfg.metrics.families)
         for s in range(-WARMUP_STEPS, 0):
             self.world.upload(s, self.streams.at("uploads", s))
         self.counters.grow(self.world.videos.n)
@@ -124,6 +125,7 @@ class FeedModel(mesa.Model):
         self.travel_shares(users, feeds, resp)                      # 5 shares travel
         events = self.record(users, feeds, resp, parents)           # 6 append to the log
         self.observe(events)                                        # 7 recommenders observe
+        measured |= measure.after_learning(self, events)           #   what they learned, measured
         change = self.evolve(users, feeds, resp)                    # 8 drift, satiation, retention
         self.collect(users, resp, change, measured)                 # 9 metrics
 

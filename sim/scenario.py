@@ -50,6 +50,11 @@ class WorldConfig(_Section):
     n_creators: Count = Field(300, description="Number of creators uploading videos.")
     n_topics: Count = Field(16, description="Latent topic dimensions of tastes and videos.")
     n_segments: Count = Field(8, description="Audience segments; each is a Dirichlet centroid over topics.")
+    segment_shares: list[Annotated[float, Field(ge=0.0)]] | None = Field(
+        None,
+        description="Share of users (and of creators' home segments) in each segment, one per segment, "
+        "summing to 1; unset = segments drawn uniformly.",
+    )
     n_sounds: Count = Field(60, description="Distinct sounds a video can use.")
     segment_concentration: Positive = Field(
         0.3, description="Dirichlet concentration of segment centroids over topics (small: peaked segments)."
@@ -95,6 +100,16 @@ class WorldConfig(_Section):
     make_agents: bool = Field(
         True, description="Create mesa agents (thin views onto the arrays) for inspection and the UI."
     )
+
+    @model_validator(mode="after")
+    def _shares_match_segments(self) -> Self:
+        shares = self.segment_shares
+        if shares is not None:
+            if len(shares) != self.n_segments:
+                raise ValueError(f"segment_shares has {len(shares)} values for {self.n_segments} segments")
+            if abs(sum(shares) - 1.0) > 1e-6:
+                raise ValueError(f"segment_shares must sum to 1, not {sum(shares):.6g}")
+        return self
 
 
 class SocialConfig(_Section):

@@ -70,3 +70,23 @@ class ColumnTable:
     def nbytes(self) -> int:
         """Bytes held by the filled rows."""
         return sum(self.column(k).nbytes for k in self._schema)
+
+    def to_arrow(self):
+        """The filled rows as a pyarrow Table (a column with a row shape, such as a topic
+        mix, becomes a fixed-size list column)."""
+        return arrow_table({k: self.column(k) for k in self._schema})
+
+
+def arrow_table(columns: Mapping[str, np.ndarray]):
+    """A pyarrow Table of equal-length numpy columns; 2-D columns become fixed-size lists."""
+    import pyarrow as pa
+
+    arrays = {}
+    for name, values in columns.items():
+        values = np.ascontiguousarray(values)
+        if values.ndim == 1:
+            arrays[name] = pa.array(values)
+        else:
+            width = int(np.prod(values.shape[1:]))
+            arrays[name] = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), width)
+    return pa.table(arrays)

@@ -15,6 +15,13 @@ from .scenario import Scenario, WorldConfig
 from .table import ColumnTable
 
 
+def draw_segments(rng: np.random.Generator, cfg: WorldConfig, n: int) -> np.ndarray:
+    """Segment of each of ``n`` users (or creators): uniform, or by ``cfg.segment_shares``."""
+    if cfg.segment_shares is None:
+        return rng.integers(0, cfg.n_segments, n).astype(np.int16)
+    return rng.choice(cfg.n_segments, size=n, p=np.asarray(cfg.segment_shares, dtype=np.float64)).astype(np.int16)
+
+
 def dirichlet_rows(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
     """One Dirichlet draw per row of ``alpha`` (rows may differ), via normalised gammas."""
     g = rng.gamma(np.maximum(alpha, 1e-3))
@@ -139,7 +146,7 @@ class World:
     def _make_users(self, scenario: Scenario, rng: np.random.Generator) -> Users:
         cfg, beh = scenario.world, scenario.behaviour
         n, t = cfg.n_users, cfg.n_topics
-        segment = rng.integers(0, cfg.n_segments, n).astype(np.int16)
+        segment = draw_segments(rng, cfg, n)
         taste = dirichlet_rows(rng, cfg.taste_concentration * self.centroids[segment] + 0.01)
         session = beh.session_median * np.exp(beh.session_sigma * rng.normal(size=n))
         plasticity = rng.exponential(beh.plasticity_mean, n) if beh.plasticity_mean > 0 else np.zeros(n)
@@ -162,7 +169,7 @@ class World:
 
     def _make_creators(self, cfg: WorldConfig, rng: np.random.Generator) -> Creators:
         c = cfg.n_creators
-        home = rng.integers(0, cfg.n_segments, c).astype(np.int16)
+        home = draw_segments(rng, cfg, c)
         rate = cfg.upload_rate * np.exp(cfg.upload_rate_sigma * rng.normal(size=c) - cfg.upload_rate_sigma**2 / 2)
         return Creators(
             home_segment=home,

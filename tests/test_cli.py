@@ -92,7 +92,7 @@ def test_run_scenario_round_trips(baseline_run):
 def test_save_log(tmp_path):
     out = tmp_path / "logged"
     feedsim_run(out, "--save-log")
-    assert {p.name for p in out.iterdir()} == RUN_FILES | {"log.parquet"}
+    assert {p.name for p in out.iterdir()} == RUN_FILES | {"log.parquet", "videos.parquet", "users.parquet"}
     summary = summary_of(out)
     log = pd.read_parquet(out / "log.parquet")
     assert len(log) == summary["impressions"] > 0
@@ -100,6 +100,15 @@ def test_save_log(tmp_path):
         assert column in log.columns, column
     assert set(log["step"]) == {0, 1, 2}
     assert log["user"].between(0, 299).all()
+    # the catalog and the users, to read the log by: one row per id
+    videos = pd.read_parquet(out / "videos.parquet")
+    users = pd.read_parquet(out / "users.parquet")
+    assert (videos["video"] == range(len(videos))).all() and log["video"].max() < len(videos)
+    assert {"creator", "sound", "upload_step", "like_bait", "quality", "topics"} <= set(videos.columns)
+    assert len(videos["topics"].iloc[0]) == 16 and abs(sum(videos["topics"].iloc[0]) - 1) < 1e-4
+    assert (users["user"] == range(300)).all()
+    assert {"segment", "holdout", "trait", "taste0", "taste"} <= set(users.columns)
+    assert 0 < users["holdout"].mean() < 0.3
     assert sim.Scenario.load(out / "scenario.toml").output.save_log is True
 
 

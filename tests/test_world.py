@@ -26,6 +26,28 @@ def test_tastes_are_on_the_simplex_and_cluster_by_segment():
     assert (d.argmin(axis=1) == u.segment).mean() > 0.8
 
 
+def test_segment_shares_set_the_size_of_each_segment_for_users_and_creators():
+    shares = [0.05, 0.35, 0.6]
+    world, _ = make_world(world={"n_users": 8000, "n_creators": 2000, "n_segments": 3, "segment_shares": shares})
+    np.testing.assert_allclose(np.bincount(world.users.segment, minlength=3) / 8000, shares, atol=0.015)
+    np.testing.assert_allclose(np.bincount(world.creators.home_segment, minlength=3) / 2000, shares, atol=0.03)
+    uniform, _ = make_world(world={"n_users": 8000, "n_segments": 3})
+    np.testing.assert_allclose(np.bincount(uniform.users.segment, minlength=3) / 8000, 1 / 3, atol=0.02)
+
+
+def test_segment_shares_must_match_the_segments_and_sum_to_one():
+    import pytest
+
+    import sim
+
+    with pytest.raises(sim.ScenarioError, match="world: segment_shares has 2 values for 8 segments"):
+        sim.Scenario.from_dict({"world": {"segment_shares": [0.5, 0.5]}})
+    with pytest.raises(sim.ScenarioError, match="segment_shares must sum to 1"):
+        sim.Scenario.from_dict({"world": {"n_segments": 2, "segment_shares": [0.5, 0.6]}})
+    with pytest.raises(sim.ScenarioError, match="segment_shares"):
+        sim.Scenario.from_dict({"world": {"n_segments": 2, "segment_shares": [-0.5, 1.5]}})
+
+
 def test_trait_prevalence_and_correlation_with_segment():
     world, scenario = make_world(world={"n_users": 4000, "trait_prevalence": 0.3})
     u = world.users
