@@ -4,7 +4,8 @@ For each size (users), in a fresh subprocess so peak memory is its own:
   * seconds per step and user-steps per second over ``--steps`` steps (log kept),
     after a few warm-up steps;
   * peak resident memory of the process (ru_maxrss);
-  * the step with the per-step metric families (welfare, overfit, echo) switched on, to show
+  * the step with the per-step metrics of every family (welfare, overfit, echo,
+    amplification) switched on, to show
     what measuring costs (the costly periodic families run every ``metrics_every`` steps and
     are left out here);
   * the kernel floor: the bare score product (users x topics @ topics x candidates) plus
@@ -104,7 +105,7 @@ def main() -> None:
         return
     header = (
         f"{'users':>8} {'recommender':>13} {'s/step':>8} {'user-steps/s':>13} {'peak MB':>8} {'log MB':>7} "
-        f"{'floor s':>8} {'step/floor':>10} {'argpart floor s':>15} {'+ step metrics s':>17}"
+        f"{'floor s':>8} {'step/floor':>10} {'argpart floor s':>15} {'+ step metrics s':>17} {'cost':>6}"
     )
     print(header)
     for rec in args.recommenders:
@@ -112,14 +113,15 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--one", "--sizes", str(n), "--recommenders", rec,
                    "--steps", str(args.steps), "--warmup", str(args.warmup)]
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-            with_metrics = cmd + ["--families", "welfare", "overfit", "echo"]
+            with_metrics = cmd + ["--families", "welfare", "overfit", "echo", "amplification"]
             measured = json.loads(
                 subprocess.run(with_metrics, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
             )
             print(
                 f"{res['users']:>8,} {rec:>13} {res['step_s']:>8.3f} {res['user_steps_per_s']:>13,} "
                 f"{res['peak_mb']:>8,.0f} {res['log_mb']:>7,.0f} {res['floor_s']:>8.3f} {res['step_over_floor']:>10.2f} "
-                f"{res['floor_argpartition_s']:>15.3f} {measured['step_s']:>17.3f}",
+                f"{res['floor_argpartition_s']:>15.3f} {measured['step_s']:>17.3f} "
+                f"{measured['step_s'] / res['step_s'] - 1:>+6.0%}",
                 flush=True,
             )
 

@@ -50,7 +50,8 @@ BASE = {
     "metrics_every": ROUND_STEPS,
     "world": {
         "n_users": 1000,
-        "n_segments": 8,  # the minority: the users of the smallest segment (segments are drawn uniformly)
+        "n_segments": 2,  # a minority and a majority segment, of ML-1M's gender split (28% / 72%)
+        "segment_shares": [0.28, 0.72],
         "n_creators": 200,
         "upload_rate": 0.5,  # about 100 new videos per step ...
         "video_max_age": 1000,  # ... that never expire: a catalogue that accumulates, as rating data does
@@ -281,15 +282,18 @@ def run(size: str = "full", out: Path | None = None, seed: int = 0) -> Replicati
         "(MF and UserKNN, more than under random feeds, in every seed)": every_seed("gini"),
         "Aggregate diversity declines: catalogue coverage falls over retraining rounds "
         "(MF and UserKNN, more than under random feeds, in every seed)": every_seed("coverage"),
-        "The effect is stronger for the minority group (the smallest segment, against as many users of the "
-        "largest): average popularity and Gini rise more and coverage falls more (MF and UserKNN, in every seed)":
+        "The effect is stronger for the minority group (the 28% segment, against as many users of the 72% "
+        "one): average popularity and Gini rise more and coverage falls more (MF and UserKNN, in every seed)":
             every_seed("arp_minority", "gini_minority", "coverage_minority"),
+        "Popularity bias is amplified more for the minority group under UserKNN: the average popularity of what "
+        "it is recommended rises more than the majority's, in every seed":
+            bool((evidence[("user_knn", "arp_minority")] > 0).all()),
     }
     figure = _figure(per_round, table, out, size) if out is not None else None
     notes = NOTES + (
         f" This run: {len(seeds)} seed(s) from {seed}, {cfg['n_users']} users, {STARTUP} start-up steps, then "
         f"{cfg['rounds']} rounds of {ROUND_STEPS} steps; the minority segment holds "
-        f"{100 * table['minority_share'].iloc[0]:.1f}% of users on average (1/8 = 12.5%); {wall:.0f} s."
+        f"{100 * table['minority_share'].iloc[0]:.1f}% of users on average (28% expected); {wall:.0f} s."
     )
     return Replication(NAME, table, claims, figure, notes, extra={"per_round": per_round, "wall_seconds": wall})
 
@@ -326,7 +330,7 @@ def _figure(per_round: pd.DataFrame, table: pd.DataFrame, out: Path, size: str) 
             ax.plot(mean.index, mean.to_numpy(), ls=ls, color=colors[label], label=f"{label}, {part}")
     ax.set_xlabel("retraining round")
     ax.set_ylabel("ARP of the group's recommendations")
-    ax.set_title("Smallest segment (minority) vs largest (majority)")
+    ax.set_title("Minority segment (28%) vs as many users of the majority (72%)")
     ax.legend(fontsize=8)
     fig.suptitle(
         f"Mansoury et al. (CIKM 2020) on feedsim: the feedback loop amplifies popularity bias "
@@ -353,15 +357,18 @@ NOTES = (
     "available video; the raw values are in gini_raw and coverage_raw), and a random feed on the same world is "
     "the no-feedback control: each claim asks for a change from the first round to the last beyond the "
     "control's, in every seed. Metrics are on impressions (viewed slots), not whole top-10 lists; popularity is "
-    "the share of users who liked the video before the round. The minority: feedsim assigns segments uniformly "
-    "and has no knob for a segment's size, so the minority is the smallest segment of each world (about 11% of "
-    "users) and the majority side is as many users drawn from the largest segment (about 15%): one segment each, "
-    "of equal numbers, since a group's exposure Gini and coverage depend on its number of users and on how alike "
-    "their tastes are; they differ only in how much of the data their segment makes. The paper's minority "
-    "(female users) is 28% of ML-1M against a majority of 72%. Segments this close in size leave the minority "
-    "claim unsupported: every *_minority_gap interval straddles 0 (against users drawn from the other seven "
-    "segments instead, user_knn's Gini and coverage did move more for the minority, but a one-segment group's "
-    "feeds are alike anyway, so that comparison measures taste homogeneity, not minority status). mf's ARP "
+    "the share of users who liked the video before the round. The minority: the paper's minority (female users) "
+    "is 28% of ML-1M against a majority of 72%; here the world has two audience segments of 28% and 72% of users "
+    "(`world.segment_shares`; creators' home segments in the same shares), and the majority side is as many "
+    "users drawn from the 72% segment: one segment each, of equal numbers, since a group's exposure Gini and "
+    "coverage depend on its number of users and on how alike their tastes are; they differ in how much of the "
+    "data their segment makes. Finding (5 seeds, 1,000 users, 14 rounds): the minority's ARP rises more than "
+    "the majority's under user_knn in every seed (gap +0.017, interval +0.004 to +0.030) and under mf on "
+    "average (+0.002, interval -0.001 to +0.005; 4 of 5 seeds), but its exposure Gini rises less and its "
+    "coverage falls less under both (gaps -0.009 and -0.005 to -0.009, intervals below 0): the popularity-bias "
+    "part of the claim holds for user_knn, the exposure part does not. With 8 equal-chance segments (the "
+    "smallest about 11%, the largest about 15%) every gap's interval straddled 0; with 8 segments of which one "
+    "holds 5%, user_knn's ARP gap was positive and mf's negative (2 seeds). mf's ARP "
     "rises round after round; user_knn's jumps within three rounds and then partly relaxes as users run out of "
     "their neighbours' liked videos. Also tried, not claimed: the hidden "
     "trait at 15% prevalence as the minority (a taste-based group; 3 seeds: ARP rose more for it in 3 of 6 "
