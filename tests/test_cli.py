@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -103,10 +104,10 @@ def test_save_log(tmp_path):
     # the catalog and the users, to read the log by: one row per id
     videos = pd.read_parquet(out / "videos.parquet")
     users = pd.read_parquet(out / "users.parquet")
-    assert (videos["video"] == range(len(videos))).all() and log["video"].max() < len(videos)
+    assert (videos["video"].to_numpy() == np.arange(len(videos))).all() and log["video"].max() < len(videos)
     assert {"creator", "sound", "upload_step", "like_bait", "quality", "topics"} <= set(videos.columns)
     assert len(videos["topics"].iloc[0]) == 16 and abs(sum(videos["topics"].iloc[0]) - 1) < 1e-4
-    assert (users["user"] == range(300)).all()
+    assert (users["user"].to_numpy() == np.arange(300)).all()
     assert {"segment", "holdout", "trait", "taste0", "taste"} <= set(users.columns)
     assert 0 < users["holdout"].mean() < 0.3
     assert sim.Scenario.load(out / "scenario.toml").output.save_log is True
