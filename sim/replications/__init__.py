@@ -21,6 +21,7 @@ REPLICATIONS = {
     "huszar": ("sim.replications.huszar", "Huszar et al. 2022: a personalised ranker amplifies against a holdout"),
     "mansoury": ("sim.replications.mansoury", "Mansoury et al. 2020: the feedback loop concentrates exposure"),
     "goodhart": ("sim.replications.goodhart", "Goodhart curve: optimising likes harder costs utility"),
+    "sirbu": ("sim.replications.sirbu", "Sirbu et al. 2019: algorithmic bias fragments and slows a bounded-confidence model"),
 }
 
 
