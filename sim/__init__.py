@@ -12,6 +12,7 @@ from .model import FeedModel
 from .platform import PlatformView
 from .recommenders import Events, Recommender, RecommenderError, make_recommender, register_recommender
 from .scenario import Scenario, ScenarioError
+from .sweep import SweepError, sweep
 
 __all__ = [
     "Comparison",
@@ -24,10 +25,12 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SweepError",
     "compare",
     "make_recommender",
     "register_recommender",
     "run",
+    "sweep",
 ]
 
 __version__ = "0.1.0"

@@ -276,6 +276,59 @@ class HoldoutConfig(_Section):
     )
 
 
+class SweepConfig(_Section):
+    """A grid of runs for ``feedsim sweep``; a single run ignores this table."""
+
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Dotted parameter path -> values to try ([sweep.grid]); every combination runs.",
+    )
+    seeds: list[Annotated[int, Field(ge=0)]] | Count = Field(
+        default_factory=list,
+        description="Seeds each grid point runs with: a list, or a count n for seeds 0..n-1; empty: the scenario's seed.",
+    )
+    zip: list[list[str]] = Field(
+        default_factory=list,
+        description="Groups of grid paths whose value lists move together (equal lengths) instead of crossing.",
+    )
+    metrics: list[str] = Field(
+        default_factory=list, description="Metrics `feedsim report` plots against each swept parameter; empty: a default set."
+    )
+
+    @model_validator(mode="after")
+    def _grid_is_runnable(self) -> Self:
+        for path, values in self.grid.items():
+            check_sweep_path(path)
+            if not values:
+                raise ValueError(f"{path!r} has an empty list of values")
+        if isinstance(self.seeds, list) and len(set(self.seeds)) < len(self.seeds):
+            raise ValueError("seeds lists a seed more than once")
+        seen: set[str] = set()
+        for group in self.zip:
+            unknown = [p for p in group if p not in self.grid]
+            if unknown:
+                raise ValueError(f"zip group names {unknown[0]!r}, which is not in sweep.grid")
+            if seen & set(group):
+                raise ValueError(f"{sorted(seen & set(group))[0]!r} is in more than one zip group")
+            seen |= set(group)
+            if len({len(self.grid[p]) for p in group}) > 1:
+                raise ValueError(f"zip group {group} has value lists of different lengths")
+        return self
+
+
+def check_sweep_path(path: str) -> None:
+    """Raise ValueError unless ``path`` names a scenario field, a table, or a key inside a
+    params table (``recommender.params.w_like``)."""
+    if path == "seed" or path.startswith("sweep"):
+        raise ValueError(f"{path!r} cannot be swept (use sweep.seeds for seeds)")
+    leaves = {p for p, _ in iter_fields() if not p.startswith("sweep.")}
+    if path in leaves or any(leaf.startswith(path + ".") for leaf in leaves):
+        return
+    if any(path.startswith(leaf + ".") for leaf in leaves if leaf.endswith(".params")):
+        return
+    raise ValueError(f"unknown parameter path {path!r}")
+
+
 class OutputConfig(_Section):
     """What a run writes."""
 
@@ -302,6 +355,7 @@ class Scenario(_Section):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Privacy of like bits.")
     holdout: HoldoutConfig = Field(default_factory=HoldoutConfig, description="The holdout group.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Outputs.")
+    sweep: SweepConfig = Field(default_factory=SweepConfig, description="A grid of runs (feedsim sweep only).")
 
     # -- construction -------------------------------------------------------------------
     @classmethod
