@@ -173,9 +173,9 @@ def compare(
 
 @app.command()
 def replicate(
-    name: Annotated[str, typer.Argument(help="chaney, kosinski, huszar, mansoury or goodhart.")],
+    name: Annotated[str, typer.Argument(help="chaney, kosinski, huszar, mansoury, goodhart or sirbu.")],
     small: Annotated[bool, typer.Option("--small", help="The small version (seconds), as the tests run it.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the figure and table.")] = None,
 ) -> None:
     """Reproduce a published result: writes its figure and table, prints which claims hold."""
@@ -197,6 +197,189 @@ def replicate(
     if result.notes:
         out.print(result.notes, highlight=False)
     out.print(f"figure and table: {out_dir}", highlight=False, soft_wrap=True)
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file with a \\[sweep] table.")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a field (repeatable).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Sweep folder (default: <output.dir>/sweep-<name>).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Runs at a time on this machine (default: the core count; 2 with --dask-local).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster: tcp://HOST:PORT.")] = None,
+    dask_local: Annotated[bool, typer.Option("--dask-local", help="Start a Dask LocalCluster on 127.0.0.1 for this sweep.")] = False,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Skip runs whose result file exists.")] = True,
+    import_: Annotated[
+        Optional[list[str]], typer.Option("--import", help="A module or .py file that registers recommenders (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario's \\[sweep] grid x seeds; one result file per run. Exit 1 if any run failed."""
+    from .recommenders import RecommenderError
+    from .scenario import ScenarioError
+    from .sweep import SweepError, sweep
+
+    if workers is not None and workers < 1:
+        fail(f"--workers: must be at least 1 (got {workers})")
+    if scheduler and dask_local:
+        fail("--scheduler and --dask-local: choose one")
+    cfg = _load(scenario, set_, None, None)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("failed: {task.fields[failed]}"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal,
+    )
+    task = progress.add_task(f"sweep {cfg.name}", total=None, failed=0)
+    try:
+        with progress:
+            frame = sweep(
+                cfg, out_dir, workers=workers, scheduler=scheduler, dask_local=dask_local, resume=resume,
+                imports=list(import_ or []),
+                progress=lambda done, failed, total: progress.update(task, completed=done, total=total, failed=failed),
+            )
+    except (ScenarioError, RecommenderError, SweepError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted; finished runs are kept and a rerun resumes", highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    counts = frame["status"].value_counts()
+    executed = len(frame.attrs["executed"])
+    out.print(
+        f"{len(frame)} runs: {executed} computed, {frame.attrs['skipped']} already finished, "
+        f"{counts.get('failed', 0)} failed",
+        highlight=False,
+    )
+    for _, row in frame[frame["status"] == "failed"].iterrows():
+        err.print(f"[red]failed[/] run {row['run_id']} (seed {row['seed']}): {row['error']}", highlight=False, soft_wrap=True)
+    out.print(f"sweep folder: {frame.attrs['sweep_dir']}  (feedsim report {frame.attrs['sweep_dir']})", highlight=False, soft_wrap=True)
+    if counts.get("failed", 0):
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    sweep_dir: Annotated[Path, typer.Argument(help="A folder written by feedsim sweep.")],
+    metric: Annotated[
+        Optional[list[str]], typer.Option("--metric", "-m", help="A summary metric to plot (repeatable; default: the sweep's).")
+    ] = None,
+) -> None:
+    """Tidy table, mean and 95% interval across seeds, figures and a summary page for a sweep."""
+    from .sweep import SweepError
+    from .sweep_report import write_report
+
+    if not sweep_dir.is_dir():
+        fail(f"sweep folder not found: {sweep_dir}")
+    try:
+        path = write_report(sweep_dir, list(metric or []))
+    except SweepError as exc:
+        fail(str(exc))
+    out.print(f"report: {path / 'summary.md'}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def lesson(
+    name: Annotated[Optional[str], typer.Argument(help="The lesson to run; none lists them.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the lessons.")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (overrides the lesson's).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the figure.")] = None,
+) -> None:
+    """Run a guided lesson headless: writes its figure, prints its narrative with this run's numbers."""
+    from rich.markdown import Markdown
+
+    from .app.lessons import LESSONS
+    from .recommenders import RecommenderError
+    from .scenario import ScenarioError
+
+    if name is None or list_:
+        table = Table(title="Lessons (feedsim lesson NAME)", header_style="bold", title_justify="left")
+        table.add_column("name")
+        table.add_column("title")
+        for known in LESSONS.values():
+            table.add_row(known.name, known.title)
+        out.print(table)
+        return
+    if name not in LESSONS:
+        fail(f"unknown lesson {name!r} (known: {', '.join(LESSONS)})")
+    chosen = LESSONS[name]
+    out_dir = out_dir or Path("runs") / f"lesson-{name}{'' if seed is None else f'-seed{seed}'}"
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out: {out_dir} is not a folder")
+    try:
+        with err.status(f"running the lesson {chosen.title!r} ..."):
+            result = chosen.run(out_dir, seed=seed)
+    except (ScenarioError, RecommenderError) as exc:
+        fail(str(exc))
+    out.print(Markdown(result.text))
+    out.print()
+    out.print(Markdown("**Try on the page** (`feedsim app`):\n\n" + "\n".join(f"- {q}" for q in chosen.questions)))
+    out.print()
+    out.print(Markdown("**Look for:**\n\n" + "\n".join(f"- {q}" for q in chosen.look_for)))
+    out.print(f"figure: {result.figure}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def assets(
+    source: Annotated[
+        Optional[str],
+        typer.Option(help="npm registry URL or folder of tarballs (default: $FEEDSIM_ASSETS_SOURCE, else the npm registry)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Fill Solara's asset cache, so the page works without internet access."""
+    from .app.assets import REQUIRED_ASSETS, AssetError, ensure_assets
+
+    try:
+        cache = ensure_assets(verbose=not quiet, source=source)
+    except AssetError as exc:
+        fail(str(exc))
+    if not quiet:
+        out.print(f"assets: all {len(REQUIRED_ASSETS)} front-end packages in {cache}", highlight=False, soft_wrap=True)
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command("app")
+def app_command(
+    scenario: Annotated[
+        Optional[str], typer.Argument(help="Scenario preset (e.g. echo_chamber) or TOML file; default: baseline.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to serve on; anything but 127.0.0.1 opens the page to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+) -> None:
+    """Serve the interactive page (Solara) on 127.0.0.1: watch a feed loop form."""
+    import os
+
+    from .app.state import APP_SCENARIO_ENV, DEFAULT_PRESET, Settings, SettingsError, build_scenario
+    from .recommenders import RecommenderError
+    from .scenario import ScenarioError
+
+    if not 0 < port < 65536:
+        fail(f"--port: must be between 1 and 65535 (got {port})")
+    preset = scenario or DEFAULT_PRESET
+    try:
+        build_scenario(Settings.for_preset(preset))
+    except (ScenarioError, SettingsError, RecommenderError) as exc:
+        fail(str(exc))
+    if host not in LOCAL_HOSTS:
+        err.print(
+            f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this machine on port {port} can use the page",
+            highlight=False, soft_wrap=True,
+        )
+    try:
+        from .app import assets as page_assets
+    except ImportError:
+        page_assets = None
+    if page_assets is not None and hasattr(page_assets, "ensure_assets"):
+        try:
+            page_assets.ensure_assets()
+        except Exception as exc:  # online users need no cache; say why an offline page would stay blank
+            err.print(f"[bold yellow]warning:[/] front-end assets not cached ({exc}); the page needs internet access",
+                      highlight=False, soft_wrap=True)
+    env = dict(os.environ, **{APP_SCENARIO_ENV: preset})
+    cmd = [sys.executable, "-m", "solara", "run", "sim.app.page", "--host", host, "--port", str(port), "--production", "--no-open"]
+    out.print(f"feedsim page on http://{host}:{port}/ (Ctrl+C stops it)", highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # the server takes this process over: signals reach it directly
 
 
 def print_summary(summary: dict, title: str) -> None:

@@ -1,0 +1,1 @@
+"""The interactive page (``feedsim app``) and the guided lessons (``feedsim lesson``)."""
