@@ -144,3 +144,10 @@ def test_cli_lesson_bad_seed_is_one_line_and_exit_2(small_lessons, tmp_path):
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "seed" in lines[0]
     assert not (tmp_path / "x" / "trends.png").exists()
+
+
+def test_numbers_that_round_to_zero_print_without_a_minus_sign():
+    from sim.app.lessons._common import fill
+
+    text = fill("{a:+.2f} | {b:.1%} | {c:.2f} | {d:+.2f}", {"a": -0.001, "b": -0.0001, "c": -1.5, "d": 0.3})
+    assert text == "0.00 | 0.0% | -1.50 | +0.30\n"

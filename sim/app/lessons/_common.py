@@ -4,6 +4,7 @@ filling the narrative, and writing the figure."""
 from __future__ import annotations
 
 import json
+import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
@@ -79,7 +80,15 @@ def fill(narrative: str, numbers: Mapping[str, float], words: Mapping[str, str] 
     missing = [f for _, f, _, _ in string.Formatter().parse(narrative) if f and f not in values]
     if missing:
         raise KeyError(f"narrative fields without a value: {', '.join(sorted(set(missing)))}")
-    return narrative.format_map(values).strip() + "\n"
+    return _NoNegativeZero().vformat(narrative, (), values).strip() + "\n"
+
+
+class _NoNegativeZero(string.Formatter):
+    """Formats as ``str.format`` does, but a number that rounds to zero never prints as "-0.00"."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        return re.sub(r"^(\s*)-(0(?:\.0*)?%?\s*)$", r"\1\2", text)
 
 
 def new_figure(ncols: int, width: float = 5.2, height: float = 3.8):
