@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.ndimage import uniform_filter1d
 
 from . import metrics as M
 
@@ -71,7 +70,7 @@ def keys(families) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return step, periodic
 
 
-def _quiet(fn, *args, **kwargs):
+def quietly(fn, *args, **kwargs):
     """Call a metric with its UndefinedMetricWarning silenced (it returns NaN, the record says so)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", M.UndefinedMetricWarning)
@@ -104,9 +103,9 @@ def step_metrics(model: FeedModel, users: np.ndarray, feeds: np.ndarray, resp, p
             served = feeds[sample_rows]
             served_u = model.utility(sample[:, None], np.maximum(served, 0)).astype(np.float64)
             u_rec = float(served_u[served >= 0].mean()) if (served >= 0).any() else float("nan")
-            u_or, u_rand = _quiet(M.counterfactual_feed_utility, block, feeds.shape[1], eligible)
+            u_or, u_rand = quietly(M.counterfactual_feed_utility, block, feeds.shape[1], eligible)
             out.update(
-                regret=_quiet(M.normalised_regret, u_rec, u_or, u_rand), utility_oracle=u_or, utility_random=u_rand
+                regret=quietly(M.normalised_regret, u_rec, u_or, u_rand), utility_oracle=u_or, utility_random=u_rand
             )
         else:
             out.update(regret=np.nan, utility_oracle=np.nan, utility_random=np.nan)
@@ -117,19 +116,19 @@ def step_metrics(model: FeedModel, users: np.ndarray, feeds: np.ndarray, resp, p
             rec = model.recommender
             scores = _scores(rec, sample, candidates, model._view_for(rec))
             few = slice(0, KENDALL_USERS)  # scipy's tau-b runs row by row: a smaller sample
-            tau = _quiet(M.score_utility_kendall, scores[few], block[few], eligible[few])
+            tau = quietly(M.score_utility_kendall, scores[few], block[few], eligible[few])
             # The recommender's scores of the impressions it is about to learn from: held out.
             served, viewed = feeds[sample_rows], resp.viewed[sample_rows]
             cols = np.minimum(np.searchsorted(candidates, served), len(candidates) - 1)
             pair = viewed & (candidates[cols] == served)  # recommended slots (not inbox items)
             r, c = np.nonzero(pair)
             liked = resp.liked[sample_rows][r, c]
-            auc = _quiet(M.like_prediction_auc, liked, scores[r, cols[r, c]])
+            auc = quietly(M.like_prediction_auc, liked, scores[r, cols[r, c]])
             model.measures.heldout = (sample[r], served[r, c], liked)
-        bait = model.world.videos.latent.column("like_bait")[np.maximum(feeds, 0)] > 0
         model.measures.heldout_auc = auc
+        bait = model.world.videos.latent.column("like_bait")[np.maximum(feeds, 0)] > 0
         out.update(
-            kendall_tau=tau, like_bait_share=_quiet(M.like_bait_share, bait[resp.viewed]), like_auc_heldout=auc
+            kendall_tau=tau, like_bait_share=quietly(M.like_bait_share, bait[resp.viewed]), like_auc_heldout=auc
         )
     if "echo" in fams:
         topics = model.world.videos.latent.column("topics")
@@ -137,11 +136,11 @@ def step_metrics(model: FeedModel, users: np.ndarray, feeds: np.ndarray, resp, p
         take = rng.choice(len(users), k, replace=False) if k else np.zeros(0, int)
         shown = feeds[take] >= 0
         vecs = topics[np.maximum(feeds[take], 0)]
-        ild = _quiet(M.intra_list_diversity, vecs, shown) if k else np.nan
+        ild = quietly(M.intra_list_diversity, vecs, shown) if k else np.nan
         out["intra_list_diversity"] = float(np.nanmean(ild)) if np.size(ild) else np.nan
         history = model.measures.topic_history[users[take]]
         listed = (vecs * shown[:, :, None]).sum(axis=1)
-        kl = _quiet(M.calibration_kl, history, listed) if k else np.nan
+        kl = quietly(M.calibration_kl, history, listed) if k else np.nan
         out["calibration_kl"] = float(np.nanmean(kl)) if np.size(kl) and not np.isnan(kl).all() else np.nan
     if "amplification" in fams:
         # Popularity bias of the lists served to the treatment (every slot, watched or not):
@@ -152,11 +151,12 @@ def step_metrics(model: FeedModel, users: np.ndarray, feeds: np.ndarray, resp, p
         phi[first:] = model.counters.views[first:n_videos] / model.world.users.n
         tail = np.ones(n_videos, dtype=bool)
         tail[first:] = M.long_tail_mask(phi[first:])
-        r, c = np.nonzero(feeds[rows] >= 0)
-        listed_users, listed = treated[r], feeds[rows][r, c]
+        lists = feeds[rows]
+        r, c = np.nonzero(lists >= 0)
+        listed_users, listed = treated[r], lists[r, c]
         out.update(
-            arp_feed=_quiet(M.average_recommendation_popularity, listed_users, listed, phi),
-            aplt_feed=_quiet(M.aplt, listed_users, listed, tail),
+            arp_feed=quietly(M.average_recommendation_popularity, listed_users, listed, phi),
+            aplt_feed=quietly(M.aplt, listed_users, listed, tail),
         )
     return out
 
@@ -190,7 +190,7 @@ def after_learning(model: FeedModel, events) -> dict[str, float]:
             rows, r = np.unique(users, return_inverse=True)
             cols, c = np.unique(videos, return_inverse=True)
             rec = model.recommender
-            train = _quiet(M.like_prediction_auc, liked, _scores(rec, rows, cols, model._view_for(rec))[r, c])
+            train = quietly(M.like_prediction_auc, liked, _scores(rec, rows, cols, model._view_for(rec))[r, c])
         out.update(like_auc_train=train, like_auc_gap=train - model.measures.heldout_auc)
     if "echo" in fams:
         topics = model.world.videos.latent.column("topics")
@@ -227,15 +227,15 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
         per_user_topics = consumed @ topics
         active = np.asarray(consumed.sum(axis=1)).ravel() > 0
         out.update(
-            homogenization_random=_quiet(M.homogenization, consumed, "random", seed=seed),
-            homogenization_nearest=_quiet(M.homogenization, consumed[sample], "nearest", seed=seed),
-            topic_entropy=float(np.nanmean(_quiet(M.topic_entropy, per_user_topics[active]))) if active.any() else np.nan,
+            homogenization_random=quietly(M.homogenization, consumed, "random", seed=seed),
+            homogenization_nearest=quietly(M.homogenization, consumed[sample], "nearest", seed=seed),
+            topic_entropy=float(np.nanmean(quietly(M.topic_entropy, per_user_topics[active]))) if active.any() else np.nan,
             taste_drift=float(M.taste_drift(world.users.taste, world.users.taste0).mean()),
-            polarization=_quiet(M.polarization, world.users.taste, seed=seed),
-            effective_clusters=_quiet(
+            polarization=quietly(M.polarization, world.users.taste, seed=seed),
+            effective_clusters=quietly(
                 M.effective_clusters, world.users.taste, "kmeans", n_clusters=model.config.world.n_segments, seed=seed
             ),
-            co_like_modularity=_quiet(M.co_like_modularity, log.like_matrix(n_users, n_videos), world.users.segment),
+            co_like_modularity=quietly(M.co_like_modularity, log.like_matrix(n_users, n_videos), world.users.segment),
         )
     if "amplification" in fams:
         treated = ~world.users.holdout[user]  # one flag per impression
@@ -247,10 +247,10 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
         # Reach over the last metrics_every steps: over a whole run nearly everyone ends up
         # reached by every creator and sound, and the ratio saturates toward 0.
         recent = step > model.t - model.config.metrics_every
-        by_creator = _quiet(
+        by_creator = quietly(
             M.amplification_by_group, user[recent], creator[recent], in_treatment, world.creators.n, n_t, n_c
         )
-        by_sound = _quiet(
+        by_sound = quietly(
             M.amplification_by_group, user[recent], sound[recent], in_treatment, model.config.world.n_sounds, n_t, n_c
         )
         reached = (by_creator["reach_treatment"] + by_creator["reach_control"]) > 0
@@ -258,16 +258,16 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
         s_reached = (by_sound["reach_treatment"] + by_sound["reach_control"]) > 0
         popularity = M.item_popularity(user, video, n_videos, n_users)
         tail = M.long_tail_mask(popularity)
-        cascades = _quiet(M.cascades_from_log, video, user, log.observed.column("share_parent"))
+        cascades = quietly(M.cascades_from_log, video, user, log.observed.column("share_parent"))
         out.update(
             amplification_creator_mean=float(np.nanmean(a)) if a.size and not np.isnan(a).all() else np.nan,
             amplification_creator_median=float(np.nanmedian(a)) if a.size and not np.isnan(a).all() else np.nan,
             amplified_creator_share=float(np.mean(a > 0)) if a.size else np.nan,
             amplification_sound_mean=float(np.nanmean(np.asarray(by_sound["amplification"], float)[s_reached]))
             if s_reached.any() and n_c > 0 else np.nan,
-            arp=_quiet(M.average_recommendation_popularity, user[treated], video[treated], popularity),
-            aplt=_quiet(M.aplt, user[treated], video[treated], tail),
-            coverage=_quiet(M.catalogue_coverage, video, n_videos),
+            arp=quietly(M.average_recommendation_popularity, user[treated], video[treated], popularity),
+            aplt=quietly(M.aplt, user[treated], video[treated], tail),
+            coverage=quietly(M.catalogue_coverage, video, n_videos),
             cascade_size_mean=float(cascades["size"].mean()) if len(cascades["size"]) else 0.0,
             cascade_depth_max=float(cascades["depth"].max()) if len(cascades["depth"]) else 0.0,
             structural_virality_mean=float(np.nanmean(cascades["virality"]))
@@ -277,14 +277,14 @@ def periodic_metrics(model: FeedModel) -> dict[str, float]:
     if "privacy" in fams or "segments" in fams:
         likes = log.like_matrix(n_users, n_videos, observed=True)  # what the platform holds, built once
     if "privacy" in fams:
-        out["trait_auc"] = float(_quiet(M.trait_auc, likes, world.users.trait, seed=seed).auc)
+        out["trait_auc"] = float(quietly(M.trait_auc, likes, world.users.trait, seed=seed).auc)
     if "segments" in fams:
         k = model.config.world.n_segments
-        predicted = _quiet(M.recover_segments, likes, k, seed=seed)
-        rec = _quiet(M.segment_recovery, world.users.segment, predicted)
+        predicted = quietly(M.recover_segments, likes, k, seed=seed)
+        rec = quietly(M.segment_recovery, world.users.segment, predicted)
         topic = int(np.argmax(world.centroids[0]))  # a campaign for segment 0's main topic
         budget = max(1, n_users // k)
-        lift = _quiet(
+        lift = quietly(
             M.targeting_lift, world.users.taste[:, topic], predicted, likes,
             world.videos.catalog.column("tags"), [topic], budget,
         )
@@ -306,17 +306,17 @@ def _trend_metrics(step, sound, treated, n_steps: int, n_sounds: int, n_t: int, 
         return dict.fromkeys(keys, np.nan)
     rec = M.trend_curves(step[treated], sound[treated], n_sounds, n_steps) / n_t
     org = M.trend_curves(step[~treated], sound[~treated], n_sounds, n_steps) / n_c
-    org = uniform_filter1d(org, 3, axis=1, mode="nearest")
+    org = M.smooth_curves(org, 3)
     enough = (rec.sum(axis=1) * n_t >= TREND_MIN_VIEWS) & (org.sum(axis=1) * n_c >= TREND_MIN_VIEWS)
     if not enough.any():
         return dict.fromkeys(keys, np.nan)
     rec, org = rec[enough], org[enough]
     return dict(
         zip(keys, (
-            float(np.nanmedian(_quiet(M.share_before_peak, rec, org))),
-            float(np.nanmedian(_quiet(M.share_before_peak, org, org))),
+            float(np.nanmedian(quietly(M.share_before_peak, rec, org))),
+            float(np.nanmedian(quietly(M.share_before_peak, org, org))),
             float(np.median(org.argmax(axis=1) - rec.argmax(axis=1))),
-            float(np.nanmedian(_quiet(M.time_to_peak, rec))),
+            float(np.nanmedian(quietly(M.time_to_peak, rec))),
         ))
     )
 
@@ -325,7 +325,7 @@ def run_metrics(model: FeedModel, metrics) -> dict[str, float]:
     """Metrics of the whole run's per-step series (for the summary)."""
     out: dict[str, float] = {}
     if "overfit" in model.config.metrics.families:
-        out["like_utility_divergence"] = _quiet(
+        out["like_utility_divergence"] = quietly(
             M.like_utility_divergence, metrics["like_rate"].to_numpy(float), metrics["mean_utility"].to_numpy(float)
         )
     return out

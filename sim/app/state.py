@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 import numpy as np
 
 from .. import metrics as M
+from ..measure import quietly
 from ..model import FeedModel
 from ..recommenders.base import RecommenderError, available_recommenders, param_specs
 from ..scenario import Scenario, ScenarioError
@@ -349,7 +349,7 @@ def headline_now(model: FeedModel, history: list[dict[str, float]]) -> dict[str,
     utility = [h["mean_utility"] for h in history] + [model.latest["mean_utility"]]
     gap = float("nan")
     if len(likes) >= 3:
-        gap = _quiet(M.like_utility_divergence, np.array(likes), np.array(utility))
+        gap = quietly(M.like_utility_divergence, np.array(likes), np.array(utility))
     return {
         "step": model.steps,
         "like_rate": float(model.latest["like_rate"]),
@@ -358,12 +358,6 @@ def headline_now(model: FeedModel, history: list[dict[str, float]]) -> dict[str,
         "intra_list_diversity": float(model.latest.get("intra_list_diversity", float("nan"))),
         "like_utility_gap": float(gap),
     }
-
-
-def _quiet(fn, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", M.UndefinedMetricWarning)
-        return fn(*args)
 
 
 # -- the holder -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from .amplification import (
     group_reach,
     peak_height,
     share_before_peak,
+    smooth_curves,
     time_to_peak,
     trend_curves,
 )

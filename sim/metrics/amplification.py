@@ -237,6 +237,22 @@ def time_to_peak(curves, onset=None):
     return _shaped(out, one)
 
 
+def smooth_curves(curves, width: int = 3) -> np.ndarray:
+    """Centred moving average of each curve over ``width`` steps, the end values repeated
+    past the ends: ``S[g, t] = mean(C[g, t - h .. t + h])`` with ``h = width // 2`` (an odd
+    ``width``; scipy's ``uniform_filter1d`` with ``mode="nearest"``). Smooth a small
+    holdout's curves before finding their peak, so a one-step blip is not the peak.
+
+    >>> smooth_curves(np.array([[0.0, 3.0, 0.0, 0.0]])).tolist()
+    [[1.0, 1.0, 1.0, 0.0]]
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    c, one = _curves(curves, "curves")
+    out = uniform_filter1d(c, width, axis=1, mode="nearest") if c.shape[1] else c
+    return out[0] if one else out
+
+
 def share_before_peak(curve_recommended, curve_organic):
     """Share of a trend's recommended views served before its organic peak.
 

@@ -230,3 +230,11 @@ def test_share_before_peak_ignores_the_organic_scale(rec, org, scale):
     assert (math.isnan(raw) and math.isnan(scaled)) or raw == pytest.approx(scaled)
     if not math.isnan(raw):
         assert 0.0 <= raw <= 1.0
+
+
+def test_smooth_curves_averages_three_steps_and_repeats_the_ends():
+    from sim.metrics import smooth_curves
+
+    out = smooth_curves(np.array([[3.0, 0.0, 0.0, 6.0], [0.0, 0.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(out, [[2.0, 1.0, 2.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(smooth_curves(np.array([3.0, 0.0, 0.0, 6.0])), [2.0, 1.0, 2.0, 4.0])

@@ -100,6 +100,18 @@ def new_figure(ncols: int, width: float = 5.2, height: float = 3.8):
     return fig, axes
 
 
+def plot_over_steps(axes, frames: Mapping[str, Any], panels, labels: Mapping[str, str], **style) -> None:
+    """One panel per ``(metric, ylabel, title)`` of ``panels``: each run's metric against the
+    step (1-based), one line per run of ``frames`` (name -> per-step metrics frame)."""
+    for ax, (metric, ylabel, title) in zip(axes, panels):
+        for name, frame in frames.items():
+            ax.plot(frame["step"].to_numpy() + 1, frame[metric].to_numpy(dtype=float), label=labels[name], **style)
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+
+
 def save_figure(fig, out_dir: str | Path | None, name: str) -> Path | None:
     """Write ``<out_dir>/<name>.png`` (nothing when ``out_dir`` is None); returns its path."""
     if out_dir is None:

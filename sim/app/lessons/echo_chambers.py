@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from . import LESSON_DIR, Lesson, LessonResult
-from ._common import as_floats, compare_words, fill, load_scenario, new_figure, save_figure, with_recommender
+from ._common import (
+    as_floats, compare_words, fill, load_scenario, new_figure, plot_over_steps, save_figure, with_recommender,
+)
 from ...experiments import run as run_scenario
 
 NAME = "echo_chambers"
@@ -128,13 +130,7 @@ PANELS = (
 
 def _figure(frames: dict, numbers: dict):
     fig, axes = new_figure(3, width=4.4)
-    for ax, (metric, ylabel, title) in zip(axes, PANELS):
-        for name, frame in frames.items():
-            ax.plot(frame["step"].to_numpy() + 1, frame[metric].to_numpy(dtype=float), marker="o", label=LABELS[name])
-        ax.set_xlabel("step")
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
+    plot_over_steps(axes, frames, PANELS, LABELS, marker="o")
     axes[0].legend(frameon=False, fontsize=8)
     fig.suptitle(f"How echo chambers form (seed {numbers['seed']:.0f})")
     return fig

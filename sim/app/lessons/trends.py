@@ -62,19 +62,6 @@ LOOK_FOR = (
 )
 
 
-def smooth(curves: np.ndarray, width: int = SMOOTH_STEPS) -> np.ndarray:
-    """Centred moving average of each row (zero-padded at the ends).
-
-    >>> smooth(np.array([[0.0, 3.0, 0.0]])).tolist()
-    [[1.0, 1.0, 1.0]]
-    """
-    kernel = np.ones(width) / width
-    pad = width // 2
-    padded = np.pad(curves.astype(np.float64), ((0, 0), (pad, width - 1 - pad)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
-    return windows @ kernel
-
-
 def sound_curves(model) -> dict[str, np.ndarray]:
     """Views per sound per step among treated users and in the holdout, and per-sound amplification."""
     world, n_steps = model.world, model.config.steps
@@ -99,7 +86,7 @@ def trend_timing(curves: dict) -> dict[str, float]:
     """Share of views before the organic peak (feed, holdout) and amplification, over the sounds
     the holdout saw at least ``MIN_ORGANIC_VIEWS`` times."""
     keep = curves["organic"].sum(axis=1) >= MIN_ORGANIC_VIEWS
-    organic = smooth(curves["organic"][keep])
+    organic = M.smooth_curves(curves["organic"][keep], SMOOTH_STEPS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", M.UndefinedMetricWarning)
         feed_share = M.share_before_peak(curves["feed"][keep], organic)
@@ -156,7 +143,7 @@ def _figure(curves: dict, timing: dict, numbers: dict):
     for i, s in enumerate(top):
         colour = f"C{i}"
         left.plot(steps, 1000 * c["feed"][s] / max(c["n_treated"], 1), color=colour, label=f"sound {s}: trending feed")
-        organic = smooth(c["organic"][s : s + 1])[0] / max(c["n_holdout"], 1)
+        organic = M.smooth_curves(c["organic"][s], SMOOTH_STEPS) / max(c["n_holdout"], 1)
         left.plot(steps, 1000 * organic, color=colour, ls="--", label=f"sound {s}: holdout (organic)")
         left.axvline(steps[int(np.argmax(organic))], color=colour, lw=0.6, ls=":")
     left.set_xlabel("step")
